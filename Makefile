@@ -1,0 +1,43 @@
+# The project's front door. Every target creates .venv/ on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# sam build needs a python3.12 on PATH (the Lambda runtime); pyenv provides one on dev machines.
+PY312_DIR := $(shell p=$$(command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1); [ -n "$$p" ] && dirname $$p)
+
+.PHONY: venv test lint typecheck unit demo bench build validate clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy layers/access_sync/access_sync simulators functions benchmarks
+
+test: lint typecheck
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/access-sync demo
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+validate: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam validate --lint
+
+build: $(STAMP)
+	PATH="$(PY312_DIR):$(abspath $(BIN)):$$PATH" $(BIN)/sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam access-sync-data .mypy_cache .ruff_cache

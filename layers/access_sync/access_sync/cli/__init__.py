@@ -1,0 +1,1 @@
+"""The `access-sync` command: local syncs, provisioning, connection checks and the demo."""

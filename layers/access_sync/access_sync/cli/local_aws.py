@@ -1,0 +1,109 @@
+"""A local AWS for the demo and the benchmark: a moto server on loopback with the stack's resources.
+
+Stands in for `sam deploy`: the bucket, both secrets, the table, the queue and its DLQ, named as the
+Lambda environment expects them. boto3 honours AWS_ENDPOINT_URL, so the real handlers talk to it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    bucket: str = "access-sync-demo-snapshots"
+    guru_secret_id: str = "access-sync/guru"
+    gusto_secret_id: str = "access-sync/gusto"
+    table: str = "access-sync-demo-idempotency"
+    queue: str = "access-sync-demo-provision"
+
+    def lambda_environment(self) -> dict[str, str]:
+        return {
+            "SNAPSHOT_BUCKET": self.bucket,
+            "GURU_SECRET_ID": self.guru_secret_id,
+            "GUSTO_SECRET_ID": self.gusto_secret_id,
+            "IDEMPOTENCY_TABLE": self.table,
+            "EVENT_BUS_NAME": "default",
+        }
+
+    def client(self, service: str) -> Any:
+        make_client: Any = boto3.client  # typed per service name; this helper takes any
+        return make_client(service, endpoint_url=self.endpoint)
+
+    def create_resources(self) -> None:
+        self.client("s3").create_bucket(Bucket=self.bucket)
+        self.client("dynamodb").create_table(
+            TableName=self.table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sqs = self.client("sqs")
+        dlq = sqs.create_queue(QueueName=f"{self.queue}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+        sqs.create_queue(QueueName=self.queue, Attributes={"RedrivePolicy": redrive})
+
+    def store_secret(self, secret_id: str, value: dict[str, Any]) -> None:
+        self.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(value))
+
+    def read_secret(self, secret_id: str) -> dict[str, Any]:
+        raw = self.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+        value: dict[str, Any] = json.loads(raw)
+        return value
+
+    def queue_url(self) -> str:
+        url: str = self.client("sqs").get_queue_url(QueueName=self.queue)["QueueUrl"]
+        return url
+
+    def download(self, prefix: str, target: str) -> int:
+        """Copies every object under `prefix` into the folder `target`, keeping keys; returns how many."""
+        s3 = self.client("s3")
+        copied = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                path = os.path.join(target, item["Key"])
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                s3.download_file(self.bucket, item["Key"], path)
+                copied += 1
+        return copied
+
+
+@contextmanager
+def local_aws() -> Iterator[LocalStack]:
+    """Starts moto on a loopback port and points boto3 at it (AWS_ENDPOINT_URL) until the block ends."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {key: os.environ.get(key) for key in [*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
+    os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
+    try:
+        stack = LocalStack(endpoint)
+        stack.create_resources()
+        yield stack
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()

@@ -1,0 +1,111 @@
+"""`access-sync`: argument parsing and the one place where errors become exit codes (docs/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from access_sync.errors import AccessSyncError
+
+DEFAULT_DEST = "./access-sync-data"
+
+
+def _credentials_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--credentials", metavar="FILE", help="local JSON file with the credentials")
+    where.add_argument("--secret-id", metavar="ID", help="Secrets Manager secret with the credentials")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="access-sync", description="Identity-governance connectors for Guru and Gusto."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress as JSON lines on stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sync = commands.add_parser("sync", help="take a snapshot of who has access")
+    sync.add_argument("connector", choices=["guru", "gusto"])
+    sync.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    sync.add_argument("--base-url", metavar="URL", help="API base URL (default: the real service)")
+    sync.add_argument("--concurrency", type=int, default=16, help="requests in flight (Guru; default 16)")
+    _credentials_options(sync)
+
+    provision = commands.add_parser("provision", help="carry out access requests")
+    provision.add_argument("--file", default="-", metavar="REQUESTS.json", help="request(s) as JSON; - for stdin")
+    provision.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    provision.add_argument("--base-url", metavar="URL")
+    provision.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the file mixes connectors")
+    _credentials_options(provision)
+
+    connect = commands.add_parser("connect", help="authorise access-sync in your Gusto app (OAuth)")
+    connect.add_argument("connector", choices=["gusto"])
+    connect.add_argument("--environment", choices=["production", "demo"], default="production")
+    connect.add_argument("--client-id", help="your Gusto app's client id (prompted when absent)")
+    connect.add_argument("--client-secret", help="your Gusto app's client secret (prompted, without echo)")
+    connect.add_argument("--base-url", metavar="URL", help="Gusto base URL (default from --environment)")
+    connect.add_argument("--port", type=int, default=8976, help="loopback port for the redirect URI")
+    connect.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for consent")
+    connect.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    _credentials_options(connect)
+
+    check = commands.add_parser("check", help="validate a connection without syncing")
+    check.add_argument("connector", choices=["guru", "gusto"])
+    check.add_argument("--base-url", metavar="URL")
+    _credentials_options(check)
+
+    demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
+    demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
+    return parser
+
+
+def _quiet_logs(verbose: bool) -> None:
+    """Local runs log to stderr and only warnings unless --verbose; metrics are a Lambda concern."""
+    from access_sync.observability import logger
+
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    logger.setLevel("INFO" if verbose else "WARNING")
+    handler = logger.registered_handler
+    if hasattr(handler, "setStream"):
+        handler.setStream(sys.stderr)
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    # Imported on demand so `access-sync --help` and each command start fast.
+    if name == "sync":
+        from access_sync.cli.sync_command import run_sync_command
+
+        return run_sync_command
+    if name == "provision":
+        from access_sync.cli.provision_command import run_provision_command
+
+        return run_provision_command
+    if name == "connect":
+        from access_sync.cli.connect_command import run_connect_command
+
+        return run_connect_command
+    if name == "check":
+        from access_sync.cli.check_command import run_check_command
+
+        return run_check_command
+    from access_sync.cli.demo import run_demo_command
+
+    return run_demo_command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_logs(args.verbose)
+    try:
+        return _command(args.command)(args)
+    except AccessSyncError as exc:
+        print(f"access-sync: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("access-sync: interrupted; nothing was marked complete.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

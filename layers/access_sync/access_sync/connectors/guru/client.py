@@ -1,0 +1,125 @@
+"""Guru's REST API: Basic auth with a user email and API token, `Link: <…>; rel="next-page"` paging.
+
+Knows paths, paging and error shapes; nothing about resources or grants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from access_sync.errors import AccessSyncError, CredentialsError, UpstreamError
+from access_sync.http.client import ApiClient
+from access_sync.http.limits import AdaptiveConcurrency
+from access_sync.models.secrets import GuruCredentials
+
+DEFAULT_BASE_URL = "https://api.getguru.com/api/v1"
+
+# Guru's own example puts spaces inside the angle brackets: `< https://…?token=… >; rel="next-page"`.
+_LINK = re.compile(r"<\s*([^>]*?)\s*>\s*((?:;\s*[^;,]+)*)")
+_REL = re.compile(r'rel\s*=\s*"?([^";,]+)"?')
+
+
+def next_page_url(link_header: str | None) -> str | None:
+    """The `next-page` link (or `next`, or the only link), else None: no header means the last page."""
+    if not link_header:
+        return None
+    links: dict[str, str] = {}
+    found = _LINK.findall(link_header)
+    for url, params in found:
+        rel = _REL.search(params)
+        links[rel.group(1).strip() if rel else ""] = url
+    return links.get("next-page") or links.get("next") or (found[0][0] if len(found) == 1 else None) or None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body.get("detail") or "")[:200]
+    return ""
+
+
+def guru_error(response: httpx.Response) -> AccessSyncError:
+    path = response.request.url.path
+    if response.status_code == 401:
+        return CredentialsError(
+            "Guru refused the credentials (HTTP 401): check the user email and API token, and that it is a "
+            "user token rather than a collection token."
+        )
+    if response.status_code == 403:
+        return CredentialsError(
+            f"Guru denied access to {path} (HTTP 403): the token's owner must be a Guru admin who can "
+            "list members and groups."
+        )
+    detail = _message(response)
+    return UpstreamError(
+        f"Guru answered {response.status_code} to {response.request.method} {path}"
+        + (f": {detail}" if detail else "."),
+        status=response.status_code,
+    )
+
+
+def member_path(group_id: str, email: str | None = None) -> str:
+    base = f"groups/{quote(group_id, safe='')}/members"
+    return f"{base}/{quote(email, safe='')}" if email else base
+
+
+class GuruClient:
+    def __init__(
+        self,
+        credentials: GuruCredentials,
+        base_url: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        concurrency: int = 16,
+        **client_options: Any,
+    ) -> None:
+        self.api = ApiClient(
+            "Guru",
+            base_url or DEFAULT_BASE_URL,
+            auth=httpx.BasicAuth(credentials.user_email, credentials.api_token.get_secret_value()),
+            transport=transport,
+            concurrency=AdaptiveConcurrency(concurrency),
+            error_mapper=guru_error,
+            **client_options,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.api.base_url
+
+    def page(self, path_or_url: str) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a list endpoint and the next page's URL (None on the last page)."""
+        response = self.api.send("GET", path_or_url, ok=(200, 204))
+        if response.status_code == 204 or not response.content:
+            return [], None
+        body = response.json()
+        if not isinstance(body, list):
+            raise UpstreamError(f"Guru answered {response.request.url.path} with something other than a list.")
+        return body, next_page_url(response.headers.get("Link"))
+
+    def pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
+        url: str | None = path
+        while url:
+            items, url = self.page(url)
+            yield items
+
+    def whoami(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.api.send("GET", "whoami").json()
+        return body
+
+    def add_group_member(self, group_id: str, email: str) -> httpx.Response:
+        return self.api.send("POST", member_path(group_id), json=[{"id": email}], ok=(200, 201, 204, 400, 404))
+
+    def remove_group_member(self, group_id: str, email: str) -> httpx.Response:
+        return self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 404))
+
+    def close(self) -> None:
+        self.api.close()

@@ -1,0 +1,1 @@
+"""The HTTP layer every connector uses: httpx plus retries, rate limits and credential hygiene."""

@@ -1,0 +1,1 @@
+"""pydantic models for everything that crosses a boundary: snapshots, secrets, events, provisioning."""

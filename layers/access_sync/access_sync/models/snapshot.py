@@ -1,0 +1,135 @@
+"""Snapshot records, format version 1 (docs/snapshot-format.md).
+
+Records are frozen pydantic models; `to_line()` gives the JSON line written to the gzip parts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SNAPSHOT_FORMAT: Literal["access-sync.snapshot"] = "access-sync.snapshot"
+SNAPSHOT_VERSION: Literal[1] = 1
+RECORD_FILES = ("resources.jsonl.gz", "entitlements.jsonl.gz", "grants.jsonl.gz")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_line(self) -> bytes:
+        return self.model_dump_json().encode() + b"\n"
+
+
+class ResourceRef(_Record):
+    resource_type: str
+    id: str
+
+
+class UserTrait(_Record):
+    email: str | None
+    login: str | None
+
+
+class Resource(_Record):
+    resource_type: str
+    id: str
+    display_name: str
+    parent: ResourceRef | None = None
+    status: Literal["enabled", "disabled"] = "enabled"
+    user: UserTrait | None = None
+    profile: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(resource_type=self.resource_type, id=self.id)
+
+
+class Entitlement(_Record):
+    id: str
+    resource: ResourceRef
+    slug: str
+    purpose: Literal["assignment", "permission"]
+    display_name: str
+    grantable_to: list[str]
+
+    @classmethod
+    def for_resource(
+        cls,
+        resource: ResourceRef,
+        slug: str,
+        purpose: Literal["assignment", "permission"],
+        display_name: str,
+        grantable_to: list[str],
+    ) -> Entitlement:
+        return cls(
+            id=entitlement_id(resource, slug),
+            resource=resource,
+            slug=slug,
+            purpose=purpose,
+            display_name=display_name,
+            grantable_to=grantable_to,
+        )
+
+
+class Grant(_Record):
+    id: str
+    entitlement: str
+    principal: ResourceRef
+
+    @classmethod
+    def of(cls, entitlement: str, principal: ResourceRef) -> Grant:
+        return cls(id=grant_id(entitlement, principal), entitlement=entitlement, principal=principal)
+
+
+def entitlement_id(resource: ResourceRef, slug: str) -> str:
+    """baton's `<type>:<id>:<slug>` form, e.g. `group:<gid>:member`."""
+    return f"{resource.resource_type}:{resource.id}:{slug}"
+
+
+def grant_id(entitlement: str, principal: ResourceRef) -> str:
+    """baton's `<entitlement id>:<principal type>:<principal id>` form."""
+    return f"{entitlement}:{principal.resource_type}:{principal.id}"
+
+
+class ResourceType(_Record):
+    id: str
+    display_name: str
+    traits: list[str] = Field(default_factory=list)
+
+
+class FileInfo(BaseModel):
+    records: int
+    bytes: int
+    sha256: str
+
+
+class Counts(BaseModel):
+    resources: dict[str, int]
+    entitlements: int
+    grants: int
+
+
+class Source(BaseModel):
+    base_url: str
+    requests: int
+
+
+class Manifest(BaseModel):
+    format: Literal["access-sync.snapshot"] = SNAPSHOT_FORMAT
+    version: Literal[1] = SNAPSHOT_VERSION
+    connector: str
+    sync_id: str
+    started_at: str
+    completed_at: str
+    counts: Counts
+    files: dict[str, FileInfo]
+    resource_types: list[ResourceType]
+    source: Source
+    invocations: int = 1
+
+
+class LatestPointer(BaseModel):
+    sync_id: str
+    path: str
+    completed_at: str

@@ -1,0 +1,1 @@
+"""Writing snapshots: streaming gzip JSON-lines parts, the manifest last, then latest.json."""

@@ -1,0 +1,110 @@
+"""Blob stores: where snapshots, checkpoints and provisioning outcomes are written.
+
+A destination is a local folder or `s3://bucket/prefix`; keys are relative to it. Writers stream: nothing
+becomes visible under its key until the writer closes cleanly, and an aborted writer leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class BlobWriter(Protocol):
+    def write(self, data: bytes) -> int: ...
+
+
+class BlobStore(Protocol):
+    """Where a DEST points. `describe(key)` gives the full location a person can open."""
+
+    def describe(self, key: str = "") -> str: ...
+
+    def open_writer(
+        self, key: str, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[BlobWriter]: ...
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None: ...
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+    def open_reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
+
+    def move(self, source: str, dest: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list_keys(self, prefix: str) -> Iterator[str]: ...
+
+
+class LocalBlobStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def describe(self, key: str = "") -> str:
+        return str(self.root / key) if key else str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    @contextmanager
+    def open_writer(self, key: str, content_type: str = "application/octet-stream") -> Iterator[BlobWriter]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.partial")
+        try:
+            with tmp.open("wb") as handle:
+                yield handle
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
+        with self.open_writer(key, content_type) as writer:
+            writer.write(data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    @contextmanager
+    def open_reader(self, key: str) -> Iterator[BinaryIO]:
+        with self._path(key).open("rb") as handle:
+            yield handle
+
+    def move(self, source: str, dest: str) -> None:
+        target = self._path(dest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(source), target)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        folder = base if base.is_dir() else base.parent
+        if not folder.exists():
+            return
+        for path in sorted(folder.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and key.startswith(prefix) and not path.name.startswith("."):
+                yield key
+
+
+def open_blob_store(dest: str) -> BlobStore:
+    """`s3://bucket/prefix` → S3; anything else is a local folder."""
+    if dest.startswith("s3://"):
+        from access_sync.stores.s3 import S3BlobStore
+
+        bucket, _, prefix = dest[len("s3://") :].partition("/")
+        return S3BlobStore(bucket, prefix)
+    return LocalBlobStore(dest)

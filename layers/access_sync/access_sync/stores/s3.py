@@ -1,0 +1,126 @@
+"""S3 blob store. Writers stream through a multipart upload, so memory stays at one part, whatever the size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from access_sync.stores.blob import BlobWriter
+
+PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last
+
+
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 8}))
+
+
+class _MultipartWriter:
+    """Buffers one part at a time; small objects end up as a single PutObject."""
+
+    def __init__(self, bucket: str, key: str, content_type: str) -> None:
+        self.bucket, self.key, self.content_type = bucket, key, content_type
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= PART_SIZE:
+            self._flush_part()
+        return len(data)
+
+    def _flush_part(self) -> None:
+        client = s3_client()
+        if self.upload_id is None:
+            created = client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
+            self.upload_id = created["UploadId"]
+        number = len(self.parts) + 1
+        answer = client.upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=bytes(self.buffer),
+        )
+        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self.buffer.clear()
+
+    def close(self) -> None:
+        client = s3_client()
+        if self.upload_id is None:
+            client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), ContentType=self.content_type)
+            return
+        if self.buffer:
+            self._flush_part()
+        client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            s3_client().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, prefix: str = "") -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def describe(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{self._key(key)}".rstrip("/")
+
+    @contextmanager
+    def open_writer(self, key: str, content_type: str = "application/octet-stream") -> Iterator[BlobWriter]:
+        writer = _MultipartWriter(self.bucket, self._key(key), content_type)
+        try:
+            yield writer
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
+        s3_client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            answer = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        data: bytes = answer["Body"].read()
+        return data
+
+    @contextmanager
+    def open_reader(self, key: str) -> Iterator[BinaryIO]:
+        body = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def move(self, source: str, dest: str) -> None:
+        # The managed copy switches to multipart copy for large objects, server-side.
+        s3_client().copy({"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(dest))
+        self.delete(source)
+
+    def delete(self, key: str) -> None:
+        s3_client().delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = s3_client().get_paginator("list_objects_v2")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                yield item["Key"][strip:]

@@ -1,0 +1,1 @@
+"""Running a connector's sync into a snapshot: deadlines, checkpoints, resumption."""

@@ -1,0 +1,40 @@
+"""What the engine needs from a connector (the baton-sdk idea, reduced to one resumable method)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from access_sync.models.snapshot import ResourceType
+from access_sync.snapshot.writer import RecordSink
+from access_sync.sync.deadline import Deadline
+
+
+@dataclass
+class SyncContext:
+    """`state` belongs to the connector: JSON-serialisable, saved at each checkpoint, handed back on resume.
+
+    A connector updates `state` only after the records it describes were given to `sink`, and checks
+    `deadline.should_stop()` between pages.
+    """
+
+    sink: RecordSink
+    deadline: Deadline
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class SyncConnector(Protocol):
+    name: str
+    resource_types: list[ResourceType]
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def requests(self) -> int: ...
+
+    def sync(self, ctx: SyncContext) -> bool:
+        """Writes records to ctx.sink; True when everything is written, False when stopped for a checkpoint."""
+        ...
+
+    def close(self) -> None: ...

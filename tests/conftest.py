@@ -1,0 +1,42 @@
+"""Fixtures every layer of tests shares: fake AWS credentials, a moto account, cleared caches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Powertools and boto3 read these at import or client creation; never let tests touch a real account.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_SERVICE_NAME="access-sync-test",
+    POWERTOOLS_METRICS_NAMESPACE="AccessSync",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    from aws_lambda_powertools.utilities import parameters
+
+    from access_sync.stores.s3 import s3_client
+
+    parameters.clear_caches()
+    s3_client.cache_clear()
+    yield
+    parameters.clear_caches()
+    s3_client.cache_clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """An empty moto account for the test."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield

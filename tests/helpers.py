@@ -1,0 +1,33 @@
+"""Shared test helpers: event files and snapshot readers (the Lambda context comes from the library)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from access_sync.cli.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+
+EVENTS = REPO_ROOT / "events"
+
+__all__ = ["EVENTS", "LocalLambdaContext", "load_event", "load_handler_module", "read_jsonl_gz", "read_snapshot"]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return loaded
+
+
+def read_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(data).splitlines() if line]
+
+
+def read_snapshot(root: Path, connector: str) -> dict[str, Any]:
+    """The latest complete snapshot under a local DEST: manifest plus every record file, parsed."""
+    latest = json.loads((root / f"snapshots/connector={connector}/latest.json").read_text())
+    folder = root / latest["path"]
+    snapshot: dict[str, Any] = {"latest": latest, "manifest": json.loads((folder / "manifest.json").read_text())}
+    for name in ("resources", "entitlements", "grants"):
+        snapshot[name] = read_jsonl_gz((folder / f"{name}.jsonl.gz").read_bytes())
+    return snapshot

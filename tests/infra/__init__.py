@@ -1,0 +1,1 @@
+"""Infrastructure tests: assertions on template.yaml and its offline SAM transform."""

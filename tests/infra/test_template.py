@@ -1,0 +1,872 @@
+"""Specification of template.yaml (and samconfig.toml, env.json), checked on the SAM-transformed template.
+
+Each test states one property of the deployed stack. Fixtures: tests/infra/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+Template = dict[str, Any]
+
+SYNC_FUNCTIONS = ("GuruSyncFunction", "GustoSyncFunction")
+ALL_FUNCTIONS = (*SYNC_FUNCTIONS, "ProvisioningFunction")
+STATE_MACHINES = {"guru": "GuruSyncStateMachine", "gusto": "GustoSyncStateMachine"}
+SYNC_FUNCTION_OF = {"guru": "GuruSyncFunction", "gusto": "GustoSyncFunction"}
+DATA_SERVICES = ("s3:", "secretsmanager:", "dynamodb:", "events:")
+LAMBDA_TRANSIENT_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"Ref": name}
+
+
+def get_att(name: str, attribute: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [name, attribute]}
+
+
+def sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+def listify(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def resources_of_type(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def props(template: Template, logical_id: str) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][logical_id].get("Properties", {})
+    return properties
+
+
+def env_vars(template: Template, function: str) -> dict[str, Any]:
+    variables: dict[str, Any] = props(template, function)["Environment"]["Variables"]
+    return variables
+
+
+class Permission(NamedTuple):
+    action: str
+    resource: str  # canonical JSON of the Resource entry
+    condition: str  # canonical JSON of the statement's Condition (or "null")
+
+
+def permission(action: str, resource: Any, condition: Any = None) -> Permission:
+    return Permission(action, canonical(resource), canonical(condition))
+
+
+def allowed_permissions(template: Template, role: str) -> set[Permission]:
+    granted: set[Permission] = set()
+    for policy in props(template, role).get("Policies", []):
+        for statement in listify(policy["PolicyDocument"]["Statement"]):
+            if statement["Effect"] != "Allow":
+                continue
+            for action in listify(statement["Action"]):
+                for resource in listify(statement["Resource"]):
+                    granted.add(permission(action, resource, statement.get("Condition")))
+    return granted
+
+
+def data_permissions(template: Template, role: str) -> set[Permission]:
+    return {p for p in allowed_permissions(template, role) if p.action.startswith(DATA_SERVICES)}
+
+
+def prefix_condition(prefix: str) -> dict[str, Any]:
+    return {"StringLike": {"s3:prefix": prefix}}
+
+
+def snapshot_prefix_permissions(connector: str) -> set[Permission]:
+    objects = sub(f"${{SnapshotBucket.Arn}}/snapshots/connector={connector}/*")
+    return {
+        *(
+            permission(action, objects)
+            for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+        ),
+        permission(
+            "s3:ListBucket",
+            get_att("SnapshotBucket", "Arn"),
+            prefix_condition(f"snapshots/connector={connector}/*"),
+        ),
+    }
+
+
+def table_permissions() -> set[Permission]:
+    table = get_att("IdempotencyTable", "Arn")
+    return {
+        permission(action, table)
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+    }
+
+
+def state_machine_definition(template: Template, state_machine: str) -> dict[str, Any]:
+    definition = props(template, state_machine)["DefinitionString"]
+    if isinstance(definition, dict):  # SAM emits {"Fn::Join": ["\n", [lines]]}
+        separator, lines = definition["Fn::Join"]
+        definition = separator.join(lines)
+    parsed: dict[str, Any] = json.loads(definition)
+    return parsed
+
+
+def alarms_for(template: Template, namespace: str, metric: str, dimensions: dict[str, Any]) -> list[str]:
+    wanted = sorted((name, canonical(value)) for name, value in dimensions.items())
+    found = []
+    for logical_id, alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").items():
+        p = alarm["Properties"]
+        actual = sorted((d["Name"], canonical(d["Value"])) for d in p.get("Dimensions", []))
+        if p.get("Namespace") == namespace and p.get("MetricName") == metric and actual == wanted:
+            found.append(logical_id)
+    return found
+
+
+def breaches(alarm: dict[str, Any], value: float) -> bool:
+    threshold = float(alarm["Threshold"])
+    compare = {
+        "GreaterThanThreshold": value > threshold,
+        "GreaterThanOrEqualToThreshold": value >= threshold,
+        "LessThanThreshold": value < threshold,
+        "LessThanOrEqualToThreshold": value <= threshold,
+    }
+    return compare[alarm["ComparisonOperator"]]
+
+
+# --- a tiny interpreter for the JSONPath subset the sync state machine uses ---------------------
+
+
+class Execution(NamedTuple):
+    outcome: str  # "Succeed" or "Fail"
+    payloads: list[dict[str, Any]]  # what the sync function was invoked with, in order
+    final_state: str
+
+
+def _choice_rule_matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "And" in rule:
+        return all(_choice_rule_matches(r, data) for r in rule["And"])
+    field = rule["Variable"].removeprefix("$.")
+    if "IsPresent" in rule:
+        return (field in data) == rule["IsPresent"]
+    if "StringEquals" in rule:
+        if field not in data:  # Step Functions would fail the execution with States.Runtime
+            raise AssertionError(f"Choice reads missing field {field!r} without an IsPresent guard")
+        return bool(data[field] == rule["StringEquals"])
+    raise AssertionError(f"choice rule not understood by this test interpreter: {rule}")
+
+
+def run_state_machine(
+    definition: dict[str, Any], first_input: dict[str, Any], results: Iterable[dict[str, Any] | Exception]
+) -> Execution:
+    """Run `definition`; the sync function answers each invocation with the next item of `results`."""
+    answers: Iterator[dict[str, Any] | Exception] = iter(results)
+    payloads: list[dict[str, Any]] = []
+    name, data = definition["StartAt"], first_input
+    for _ in range(100):
+        state = definition["States"][name]
+        if state["Type"] in ("Succeed", "Fail"):
+            return Execution(state["Type"], payloads, name)
+        if state["Type"] == "Task":
+            assert state["Resource"] == "arn:aws:states:::lambda:invoke"
+            assert state["Parameters"]["Payload.$"] == "$", "the function must receive the whole state"
+            payloads.append(data)
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                (catcher,) = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+                name, data = catcher["Next"], {**data, "error": {"Error": type(answer).__name__}}
+                continue
+            assert state["OutputPath"] == "$.Payload"
+            name, data = state["Next"], answer
+        elif state["Type"] == "Choice":
+            matching = [c["Next"] for c in state["Choices"] if _choice_rule_matches(c, data)]
+            name = matching[0] if matching else state["Default"]
+        else:
+            raise AssertionError(f"state type not understood by this test interpreter: {state['Type']}")
+    raise AssertionError("the state machine did not finish within 100 states")
+
+
+# --------------------------------------------------------------------------- whole template
+
+
+def test_sam_validate_lint_passes(repo_root: Path) -> None:
+    candidates = [Path(sys.executable).with_name("sam"), repo_root / ".venv" / "bin" / "sam"]
+    sam = next((str(c) for c in candidates if c.exists()), None) or shutil.which("sam")
+    if sam is None:
+        pytest.skip("the sam CLI (aws-sam-cli) is not installed")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sam).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    result = subprocess.run(
+        [sam, "validate", "--lint"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_outputs_name_every_resource_an_operator_needs(cfn_template: Template) -> None:
+    expected = {
+        "SnapshotBucketName": ref("SnapshotBucket"),
+        "ProvisionQueueUrl": ref("ProvisionQueue"),
+        "ProvisionDeadLetterQueueUrl": ref("ProvisionDeadLetterQueue"),
+        "GuruSecretArn": ref("GuruSecret"),
+        "GustoSecretArn": ref("GustoSecret"),
+        "GuruSyncStateMachineArn": ref("GuruSyncStateMachine"),
+        "GustoSyncStateMachineArn": ref("GustoSyncStateMachine"),
+        "IdempotencyTableName": ref("IdempotencyTable"),
+    }
+    outputs = cfn_template["Outputs"]
+    assert {name: outputs.get(name, {}).get("Value") for name in expected} == expected
+
+
+# --------------------------------------------------------------------------- functions and layer
+
+
+def test_every_functions_folder_is_deployed_with_handler_app_handler(
+    cfn_template: Template, repo_root: Path
+) -> None:
+    deployed = {
+        props(cfn_template, fn)["Code"]["S3Key"]: props(cfn_template, fn)["Handler"]
+        for fn in resources_of_type(cfn_template, "AWS::Lambda::Function")
+    }
+    folders = sorted(
+        p for p in (repo_root / "functions").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    )
+    assert folders, "functions/ has no function folders"
+    for folder in folders:
+        key = f"functions/{folder.name}"
+        assert deployed.get(key) == "app.handler", f"{key}/ is not deployed with Handler app.handler"
+
+
+def test_every_function_code_folder_exists(cfn_template: Template, repo_root: Path) -> None:
+    for fn in resources_of_type(cfn_template, "AWS::Lambda::Function"):
+        assert (repo_root / props(cfn_template, fn)["Code"]["S3Key"]).is_dir(), fn
+
+
+def test_functions_run_python_3_12_on_the_layer(cfn_template: Template) -> None:
+    (layer,) = resources_of_type(cfn_template, "AWS::Lambda::LayerVersion")
+    for fn in ALL_FUNCTIONS:
+        assert props(cfn_template, fn)["Runtime"] == "python3.12"
+        assert props(cfn_template, fn)["Layers"] == [ref(layer)], fn
+
+
+def test_layer_is_built_by_sam_for_python_3_12_and_the_functions_architecture(
+    sam_template: Template, cfn_template: Template
+) -> None:
+    layer = sam_template["Resources"]["AccessSyncLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"].rstrip("/") == "layers/access_sync"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    architecture = layer["Metadata"]["BuildArchitecture"]
+    for fn in ALL_FUNCTIONS:
+        assert props(cfn_template, fn)["Architectures"] == [architecture], fn
+
+
+@pytest.mark.parametrize("function", SYNC_FUNCTIONS)
+def test_sync_functions_get_15_minutes_1_gb_and_run_one_at_a_time(
+    cfn_template: Template, function: str
+) -> None:
+    p = props(cfn_template, function)
+    assert (p["Timeout"], p["MemorySize"], p["ReservedConcurrentExecutions"]) == (900, 1024, 1)
+
+
+def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template) -> None:
+    p = props(cfn_template, "ProvisioningFunction")
+    assert (p["Timeout"], p["MemorySize"]) == (120, 512)
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (
+            "GuruSyncFunction",
+            {
+                "POWERTOOLS_SERVICE_NAME": "guru-sync",
+                "SNAPSHOT_BUCKET": ref("SnapshotBucket"),
+                "GURU_SECRET_ID": ref("GuruSecret"),
+                "GURU_BASE_URL": ref("GuruBaseUrl"),
+                "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
+            },
+        ),
+        (
+            "GustoSyncFunction",
+            {
+                "POWERTOOLS_SERVICE_NAME": "gusto-sync",
+                "SNAPSHOT_BUCKET": ref("SnapshotBucket"),
+                "GUSTO_SECRET_ID": ref("GustoSecret"),
+                "GUSTO_BASE_URL": ref("GustoBaseUrl"),
+                "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
+                "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
+            },
+        ),
+        (
+            "ProvisioningFunction",
+            {
+                "POWERTOOLS_SERVICE_NAME": "provisioning",
+                "SNAPSHOT_BUCKET": ref("SnapshotBucket"),
+                "GURU_SECRET_ID": ref("GuruSecret"),
+                "GUSTO_SECRET_ID": ref("GustoSecret"),
+                "GURU_BASE_URL": ref("GuruBaseUrl"),
+                "GUSTO_BASE_URL": ref("GustoBaseUrl"),
+                "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
+                "EVENT_BUS_NAME": ref("EventBusName"),
+            },
+        ),
+    ],
+)
+def test_function_environment_carries_design_section_7(
+    cfn_template: Template, function: str, expected: dict[str, Any]
+) -> None:
+    variables = env_vars(cfn_template, function)
+    assert {name: variables.get(name) for name in expected} == expected
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "AccessSync"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == ref("LogLevel")
+    # Declared (empty = real AWS) so that `sam local invoke --env-vars` can point it at moto.
+    assert variables["AWS_ENDPOINT_URL"] == ""
+
+
+@pytest.mark.parametrize("function", SYNC_FUNCTIONS)
+def test_sync_functions_know_when_to_checkpoint(cfn_template: Template, function: str) -> None:
+    assert env_vars(cfn_template, function)["SYNC_SAFETY_MARGIN_SECONDS"] == "60"
+
+
+def test_guru_sync_concurrency_defaults_to_16_requests_in_flight(cfn_template: Template) -> None:
+    assert env_vars(cfn_template, "GuruSyncFunction")["GURU_MAX_CONCURRENCY"] == "16"
+
+
+def test_base_urls_default_to_the_real_services(sam_template: Template) -> None:
+    parameters = sam_template["Parameters"]
+    assert parameters["GuruBaseUrl"]["Default"] == ""
+    assert parameters["GustoBaseUrl"]["Default"] == ""
+    assert parameters["EventBusName"]["Default"] == "default"
+    assert parameters["CheckpointMaxAgeSeconds"]["Default"] == 86400
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_functions_log_json_to_their_own_log_group_with_retention(
+    cfn_template: Template, function: str
+) -> None:
+    logging_config = props(cfn_template, function)["LoggingConfig"]
+    assert logging_config["LogFormat"] == "JSON"
+    log_group = logging_config["LogGroup"]["Ref"]
+    assert cfn_template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert props(cfn_template, log_group)["RetentionInDays"] == ref("LogRetentionInDays")
+
+
+def test_log_retention_defaults_to_30_days(sam_template: Template) -> None:
+    assert sam_template["Parameters"]["LogRetentionInDays"]["Default"] == 30
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_functions_do_not_use_x_ray_tracing(cfn_template: Template, function: str) -> None:
+    assert props(cfn_template, function).get("TracingConfig", {}).get("Mode") != "Active"
+
+
+# --------------------------------------------------------------------------- IAM
+
+
+def test_guru_sync_may_read_only_the_guru_secret_and_its_own_snapshot_prefix(cfn_template: Template) -> None:
+    assert data_permissions(cfn_template, "GuruSyncFunctionRole") == {
+        permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
+        *snapshot_prefix_permissions("guru"),
+    }
+
+
+def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_refresh_lease(
+    cfn_template: Template,
+) -> None:
+    assert data_permissions(cfn_template, "GustoSyncFunctionRole") == {
+        permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
+        permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
+        *snapshot_prefix_permissions("gusto"),
+        *table_permissions(),
+    }
+
+
+def test_provisioning_may_use_both_secrets_write_results_and_publish_to_its_bus(
+    cfn_template: Template,
+) -> None:
+    results = "provisioning/results/*"
+    bus = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}")
+    assert data_permissions(cfn_template, "ProvisioningFunctionRole") == {
+        permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
+        permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
+        permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
+        permission("s3:PutObject", sub(f"${{SnapshotBucket.Arn}}/{results}")),
+        permission("s3:GetObject", sub(f"${{SnapshotBucket.Arn}}/{results}")),
+        permission("s3:ListBucket", get_att("SnapshotBucket", "Arn"), prefix_condition(results)),
+        *table_permissions(),
+        permission("events:PutEvents", bus),
+    }
+
+
+def test_put_secret_value_is_granted_only_on_the_gusto_secret(cfn_template: Template) -> None:
+    grants = {
+        (role, p.resource)
+        for role in resources_of_type(cfn_template, "AWS::IAM::Role")
+        for p in allowed_permissions(cfn_template, role)
+        if p.action in ("secretsmanager:PutSecretValue", "secretsmanager:*", "*")
+    }
+    assert grants == {
+        ("GustoSyncFunctionRole", canonical(ref("GustoSecret"))),
+        ("ProvisioningFunctionRole", canonical(ref("GustoSecret"))),
+    }
+
+
+def test_no_role_grants_data_actions_on_every_resource(cfn_template: Template) -> None:
+    for role in resources_of_type(cfn_template, "AWS::IAM::Role"):
+        for p in allowed_permissions(cfn_template, role):
+            if p.action.startswith(DATA_SERVICES) or p.action == "*":
+                assert p.resource != canonical("*"), f"{role} grants {p.action} on *"
+                assert not p.action.endswith(":*") and p.action != "*", f"{role} grants {p.action}"
+
+
+@pytest.mark.parametrize(
+    ("function", "extra"),
+    [
+        ("GuruSyncFunction", []),
+        ("GustoSyncFunction", []),
+        # SAM attaches this for the SQS event: receive/delete/attributes on the queue.
+        ("ProvisioningFunction", ["service-role/AWSLambdaSQSQueueExecutionRole"]),
+    ],
+)
+def test_functions_get_no_broad_managed_policies(cfn_template: Template, function: str, extra: list[str]) -> None:
+    expected = [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{name}"}
+        for name in ["service-role/AWSLambdaBasicExecutionRole", *extra]
+    ]
+    plain = [f"arn:aws:iam::aws:policy/{name}" for name in ["service-role/AWSLambdaBasicExecutionRole", *extra]]
+    actual = props(cfn_template, f"{function}Role").get("ManagedPolicyArns", [])
+    assert actual in (expected, plain)
+
+
+# --------------------------------------------------------------------------- snapshot bucket
+
+
+def test_snapshot_bucket_blocks_all_public_access(cfn_template: Template) -> None:
+    assert props(cfn_template, "SnapshotBucket")["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def test_snapshot_bucket_encrypts_objects_at_rest(cfn_template: Template) -> None:
+    (rule,) = props(cfn_template, "SnapshotBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    algorithm = rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    assert algorithm == "AES256" or (algorithm == "aws:kms" and rule.get("BucketKeyEnabled") is True)
+
+
+def test_snapshot_bucket_is_versioned(cfn_template: Template) -> None:
+    assert props(cfn_template, "SnapshotBucket")["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_snapshot_bucket_disables_acls(cfn_template: Template) -> None:
+    rules = props(cfn_template, "SnapshotBucket")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_snapshot_bucket_expires_noncurrent_versions_after_the_configured_days(
+    cfn_template: Template, sam_template: Template
+) -> None:
+    rules = props(cfn_template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
+    expirations = [
+        r["NoncurrentVersionExpiration"] for r in rules if r["Status"] == "Enabled" and "NoncurrentVersionExpiration" in r
+    ]
+    assert expirations == [{"NoncurrentDays": ref("SnapshotNoncurrentVersionDays")}]
+    assert sam_template["Parameters"]["SnapshotNoncurrentVersionDays"]["Type"] == "Number"
+
+
+def test_snapshot_bucket_aborts_incomplete_multipart_uploads_after_one_day(cfn_template: Template) -> None:
+    rules = props(cfn_template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
+    aborts = [r["AbortIncompleteMultipartUpload"] for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert aborts == [{"DaysAfterInitiation": 1}]
+    assert all(r["Status"] == "Enabled" and "Prefix" not in r and "Filter" not in r for r in rules)
+
+
+def test_snapshot_bucket_survives_stack_deletion_and_replacement(cfn_template: Template) -> None:
+    bucket = cfn_template["Resources"]["SnapshotBucket"]
+    assert (bucket.get("DeletionPolicy"), bucket.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
+def test_snapshot_bucket_policy_denies_requests_without_tls(cfn_template: Template) -> None:
+    (policy,) = resources_of_type(cfn_template, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == ref("SnapshotBucket")
+    denials = [
+        s
+        for s in listify(policy["Properties"]["PolicyDocument"]["Statement"])
+        if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denials) == 1
+    (deny,) = denials
+    assert deny["Principal"] in ("*", {"AWS": "*"})
+    assert listify(deny["Action"]) == ["s3:*"]
+    assert sorted(map(canonical, listify(deny["Resource"]))) == sorted(
+        [canonical(get_att("SnapshotBucket", "Arn")), canonical(sub("${SnapshotBucket.Arn}/*"))]
+    )
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize(
+    ("secret", "fields"),
+    [
+        ("GuruSecret", {"user_email", "api_token"}),
+        (
+            "GustoSecret",
+            {"client_id", "client_secret", "refresh_token", "access_token", "access_token_expires_at", "environment"},
+        ),
+    ],
+)
+def test_secrets_start_as_empty_placeholders_in_the_design_section_6_shape(
+    cfn_template: Template, secret: str, fields: set[str]
+) -> None:
+    placeholder = json.loads(props(cfn_template, secret)["SecretString"])
+    assert set(placeholder) == fields
+    assert set(placeholder.values()) == {""}
+
+
+@pytest.mark.parametrize("secret", ["GuruSecret", "GustoSecret"])
+def test_secret_descriptions_say_how_to_fill_them(cfn_template: Template, secret: str) -> None:
+    description = props(cfn_template, secret)["Description"]
+    text = description["Fn::Sub"] if isinstance(description, dict) else description
+    assert "aws secretsmanager put-secret-value" in text
+
+
+# --------------------------------------------------------------------------- idempotency table
+
+
+def test_idempotency_table_is_keyed_on_id(cfn_template: Template) -> None:
+    p = props(cfn_template, "IdempotencyTable")
+    assert p["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert p["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+
+
+def test_idempotency_records_expire_through_ttl_on_expiration(cfn_template: Template) -> None:
+    ttl = props(cfn_template, "IdempotencyTable")["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_idempotency_table_is_on_demand_with_point_in_time_recovery_and_encryption(
+    cfn_template: Template,
+) -> None:
+    p = props(cfn_template, "IdempotencyTable")
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"]["SSEEnabled"] is True
+
+
+# --------------------------------------------------------------------------- provisioning queue
+
+
+def test_queue_visibility_timeout_is_at_least_six_times_the_function_timeout(cfn_template: Template) -> None:
+    timeout = props(cfn_template, "ProvisioningFunction")["Timeout"]
+    assert props(cfn_template, "ProvisionQueue")["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_queue_moves_a_request_to_the_dlq_after_five_receives(cfn_template: Template) -> None:
+    assert props(cfn_template, "ProvisionQueue")["RedrivePolicy"] == {
+        "deadLetterTargetArn": get_att("ProvisionDeadLetterQueue", "Arn"),
+        "maxReceiveCount": 5,
+    }
+
+
+def test_dead_letter_queue_keeps_messages_14_days(cfn_template: Template) -> None:
+    assert props(cfn_template, "ProvisionDeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+@pytest.mark.parametrize("queue", ["ProvisionQueue", "ProvisionDeadLetterQueue"])
+def test_queues_are_encrypted(cfn_template: Template, queue: str) -> None:
+    assert props(cfn_template, queue).get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props(
+        cfn_template, queue
+    )
+
+
+def test_provisioning_function_consumes_the_queue_with_partial_batch_responses(cfn_template: Template) -> None:
+    (mapping,) = resources_of_type(cfn_template, "AWS::Lambda::EventSourceMapping").values()
+    p = mapping["Properties"]
+    assert p["EventSourceArn"] == get_att("ProvisionQueue", "Arn")
+    assert p["FunctionName"] == ref("ProvisioningFunction")
+    assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (p["BatchSize"], p["MaximumBatchingWindowInSeconds"]) == (10, 5)
+    assert p["ScalingConfig"] == {"MaximumConcurrency": 2}
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_schedule_starts_the_connectors_state_machine_at_the_configured_rate(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    state_machine = STATE_MACHINES[connector]
+    parameter = f"{connector.capitalize()}SyncSchedule"
+    schedules = [
+        s["Properties"]
+        for s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Target"]["Arn"] == ref(state_machine)
+    ]
+    assert len(schedules) == 1
+    assert schedules[0]["ScheduleExpression"] == ref(parameter)
+    assert sam_template["Parameters"][parameter]["Default"] == "rate(6 hours)"
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_schedule_input_names_the_connector_and_the_scheduler_run(cfn_template: Template, connector: str) -> None:
+    (schedule,) = [
+        s["Properties"]
+        for s in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Target"]["Arn"] == ref(STATE_MACHINES[connector])
+    ]
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "connector": connector,
+        "trigger": "schedule",
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+        "execution_id": "<aws.scheduler.execution-id>",
+    }
+
+
+def test_schedules_leave_naming_to_cloudformation(cfn_template: Template) -> None:
+    # A fixed schedule name collides when two stacks are deployed in one account (OmitName: true).
+    for schedule in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values():
+        assert "Name" not in schedule["Properties"]
+
+
+def test_schedule_roles_may_only_start_their_own_state_machine(cfn_template: Template) -> None:
+    for schedule in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values():
+        target = schedule["Properties"]["Target"]
+        role = target["RoleArn"]["Fn::GetAtt"][0]
+        assert allowed_permissions(cfn_template, role) == {permission("states:StartExecution", target["Arn"])}
+
+
+@pytest.mark.parametrize("parameter", ["GuruSyncSchedule", "GustoSyncSchedule"])
+def test_default_schedule_expressions_are_valid_scheduler_syntax(sam_template: Template, parameter: str) -> None:
+    expression = sam_template["Parameters"][parameter]["Default"]
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    cron = re.fullmatch(r"cron\((\S+ ){5}\S+\)", expression)  # Scheduler crons have six fields
+    assert rate or cron, expression
+
+
+# --------------------------------------------------------------------------- state machines
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_state_machine_invokes_only_its_own_sync_function(cfn_template: Template, connector: str) -> None:
+    state_machine, function = STATE_MACHINES[connector], SYNC_FUNCTION_OF[connector]
+    p = props(cfn_template, state_machine)
+    assert p["DefinitionSubstitutions"] == {"SyncFunctionArn": get_att(function, "Arn")}
+    task = state_machine_definition(cfn_template, state_machine)["States"]["RunSync"]
+    assert task["Parameters"]["FunctionName"] == "${SyncFunctionArn}"
+    (grant,) = allowed_permissions(cfn_template, f"{state_machine}Role")
+    assert grant.action == "lambda:InvokeFunction"
+    assert json.loads(grant.resource)["Fn::Sub"][1] == {"functionName": ref(function)}
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_is_standard_so_it_can_outlive_15_minutes(cfn_template: Template, state_machine: str) -> None:
+    assert props(cfn_template, state_machine).get("StateMachineType", "STANDARD") == "STANDARD"
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_retries_transient_lambda_errors_with_backoff(
+    cfn_template: Template, state_machine: str
+) -> None:
+    definition = state_machine_definition(cfn_template, state_machine)
+    task = definition["States"][definition["StartAt"]]
+    retried = {
+        error
+        for retrier in task["Retry"]
+        if retrier.get("MaxAttempts", 3) >= 2 and retrier.get("BackoffRate", 2) > 1
+        for error in retrier["ErrorEquals"]
+    }
+    assert retried >= LAMBDA_TRANSIENT_ERRORS
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_time_limit_ends_an_endless_loop_before_the_next_scheduled_run(
+    cfn_template: Template, state_machine: str
+) -> None:
+    timeout = state_machine_definition(cfn_template, state_machine)["TimeoutSeconds"]
+    assert 3600 <= timeout < 6 * 3600  # the default schedule is rate(6 hours)
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_loops_on_in_progress_feeding_each_result_back(
+    cfn_template: Template, state_machine: str
+) -> None:
+    definition = state_machine_definition(cfn_template, state_machine)
+    start = {"connector": "guru", "trigger": "schedule", "scheduled_time": "t", "execution_id": "e"}
+    first = {"status": "in_progress", "connector": "guru", "sync_id": "s1", "checkpoint": "c1"}
+    second = {"status": "in_progress", "connector": "guru", "sync_id": "s1", "checkpoint": "c2"}
+    done = {"status": "complete", "connector": "guru", "sync_id": "s1"}
+    execution = run_state_machine(definition, start, [first, second, done])
+    assert execution.outcome == "Succeed"
+    assert execution.payloads == [start, first, second]
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": "failed", "connector": "guru"},
+        {"connector": "guru"},
+        RuntimeError("the handler raised"),
+    ],
+    ids=["unknown-status", "no-status", "handler-error"],
+)
+def test_state_machine_fails_on_anything_but_in_progress_or_complete(
+    cfn_template: Template, state_machine: str, answer: dict[str, Any] | Exception
+) -> None:
+    definition = state_machine_definition(cfn_template, state_machine)
+    execution = run_state_machine(definition, {"connector": "guru"}, [answer])
+    assert execution.outcome == "Fail"
+    assert len(execution.payloads) == 1
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_definition_is_valid_amazon_states_language(
+    cfn_template: Template, state_machine: str
+) -> None:
+    import cfnlint.api
+
+    definition = state_machine_definition(cfn_template, state_machine)
+    for name, state in definition["States"].items():
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+        for target in filter(None, targets):
+            assert target in definition["States"], f"{name} goes to unknown state {target}"
+    probe = {
+        "Resources": {
+            "Probe": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/probe", "Definition": definition},
+            }
+        }
+    }
+    matches = cfnlint.api.lint(json.dumps(probe), config=cfnlint.api.ManualArgs(regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
+
+
+# --------------------------------------------------------------------------- alarms
+
+
+ALARMS = {
+    "dlq-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": get_att("ProvisionDeadLetterQueue", "QueueName")}),
+    "provisioning-failed": ("AccessSync", "ProvisioningFailed", {"service": "provisioning"}),
+    "gusto-reauthorization": ("AccessSync", "GustoReauthorizationRequired", {"service": "gusto-sync"}),
+    "guru-sync-failed": ("AccessSync", "SyncFailed", {"service": "guru-sync"}),
+    "gusto-sync-failed": ("AccessSync", "SyncFailed", {"service": "gusto-sync"}),
+    "guru-state-machine-failed": ("AWS/States", "ExecutionsFailed", {"StateMachineArn": ref("GuruSyncStateMachine")}),
+    "gusto-state-machine-failed": ("AWS/States", "ExecutionsFailed", {"StateMachineArn": ref("GustoSyncStateMachine")}),
+}
+
+
+@pytest.mark.parametrize("alarm_name", ALARMS)
+def test_alarm_fires_on_the_first_occurrence(cfn_template: Template, alarm_name: str) -> None:
+    namespace, metric, dimensions = ALARMS[alarm_name]
+    found = alarms_for(cfn_template, namespace, metric, dimensions)
+    assert len(found) == 1, f"expected one alarm on {namespace}/{metric} {dimensions}, found {found}"
+    alarm = props(cfn_template, found[0])
+    statistic = "Maximum" if namespace == "AWS/SQS" else "Sum"
+    assert alarm["Statistic"] == statistic
+    assert alarm["Period"] <= 300 and alarm["EvaluationPeriods"] == 1
+    assert breaches(alarm, 1) and not breaches(alarm, 0)
+
+
+@pytest.mark.parametrize("alarm", ["AWS::CloudWatch::Alarm"])
+def test_alarms_notify_the_alarm_topic_and_ignore_missing_data(cfn_template: Template, alarm: str) -> None:
+    alarms = resources_of_type(cfn_template, alarm)
+    assert alarms
+    for logical_id, resource in alarms.items():
+        assert resource["Properties"]["TreatMissingData"] == "notBreaching", logical_id
+        assert resource["Properties"]["AlarmActions"] == [ref("AlarmTopic")], logical_id
+
+
+def test_alarm_email_subscription_exists_only_when_an_address_is_given(
+    cfn_template: Template, sam_template: Template
+) -> None:
+    (subscription_id, subscription), *others = resources_of_type(cfn_template, "AWS::SNS::Subscription").items()
+    assert not others
+    assert subscription["Properties"]["TopicArn"] == ref("AlarmTopic")
+    assert subscription["Properties"]["Endpoint"] == ref("AlarmEmail")
+    condition = cfn_template["Conditions"][subscription["Condition"]]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]}
+    assert sam_template["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+# --------------------------------------------------------------------------- samconfig.toml and env.json
+
+
+def test_samconfig_deploys_with_a_reviewed_changeset_and_lints_on_validate(repo_root: Path) -> None:
+    config = tomllib.loads((repo_root / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    assert config["default"]["global"]["parameters"]["stack_name"] == "access-sync"
+    assert config["default"]["build"]["parameters"] == {"cached": True, "parallel": True}
+    assert config["default"]["validate"]["parameters"]["lint"] is True
+    deploy = config["default"]["deploy"]["parameters"]
+    assert (deploy["capabilities"], deploy["confirm_changeset"], deploy["resolve_s3"]) == (
+        "CAPABILITY_IAM",
+        True,
+        True,
+    )
+
+
+def test_samconfig_has_a_prod_environment_with_its_own_stack(repo_root: Path, sam_template: Template) -> None:
+    config = tomllib.loads((repo_root / "samconfig.toml").read_text(encoding="utf-8"))
+    prod = config["prod"]["deploy"]["parameters"]
+    assert prod["stack_name"] == "access-sync-prod"
+    assert prod["confirm_changeset"] is True
+    overrides = dict(item.split("=", 1) for item in prod["parameter_overrides"].split())
+    assert set(overrides) <= set(sam_template["Parameters"])
+
+
+def test_env_json_overrides_only_variables_the_template_declares(cfn_template: Template, repo_root: Path) -> None:
+    # `sam local invoke --env-vars` silently ignores variables that the function does not declare.
+    overrides = json.loads((repo_root / "env.json").read_text(encoding="utf-8"))
+    assert set(overrides) == set(ALL_FUNCTIONS)
+    for function, variables in overrides.items():
+        undeclared = set(variables) - set(env_vars(cfn_template, function))
+        assert not undeclared, f"{function}: {sorted(undeclared)} are not declared in template.yaml"
+
+
+def test_env_json_points_the_functions_at_moto_and_the_simulators_on_the_host(repo_root: Path) -> None:
+    overrides = json.loads((repo_root / "env.json").read_text(encoding="utf-8"))
+    for variables in overrides.values():
+        assert variables["AWS_ENDPOINT_URL"] == "http://host.docker.internal:5000"
+        if "GURU_BASE_URL" in variables:
+            assert variables["GURU_BASE_URL"] == "http://host.docker.internal:8081/api/v1"
+        if "GUSTO_BASE_URL" in variables:
+            assert variables["GUSTO_BASE_URL"] == "http://host.docker.internal:8082"
