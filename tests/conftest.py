@@ -33,6 +33,18 @@ def _fresh_caches() -> Iterator[None]:
     s3_client.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _cli_log_stream() -> Iterator[None]:
+    """`main()` points the logger at the sys.stderr of its test, which pytest closes; undo that (without a flush)."""
+    from access_sync.observability import logger
+
+    handler = logger.registered_handler
+    stream = getattr(handler, "stream", None)
+    yield
+    if stream is not None:
+        handler.stream = stream
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """An empty moto account for the test."""

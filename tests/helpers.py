@@ -11,7 +11,15 @@ from access_sync.cli.local_lambda import REPO_ROOT, LocalLambdaContext, load_han
 
 EVENTS = REPO_ROOT / "events"
 
-__all__ = ["EVENTS", "LocalLambdaContext", "load_event", "load_handler_module", "read_jsonl_gz", "read_snapshot"]
+__all__ = [
+    "EVENTS",
+    "LocalLambdaContext",
+    "load_event",
+    "load_handler_module",
+    "read_jsonl_gz",
+    "read_snapshot",
+    "sqs_event",
+]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -31,3 +39,31 @@ def read_snapshot(root: Path, connector: str) -> dict[str, Any]:
     for name in ("resources", "entitlements", "grants"):
         snapshot[name] = read_jsonl_gz((folder / f"{name}.jsonl.gz").read_bytes())
     return snapshot
+
+
+def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
+    """An SQS batch as Lambda delivers it (the shape of `sam local generate-event sqs receive-message`)."""
+    import hashlib
+    import uuid
+
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_count),
+                    "SentTimestamp": "1795348800000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795348800010",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:access-sync-ProvisionQueue",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }

@@ -65,7 +65,7 @@ def _quiet_logs(verbose: bool) -> None:
     from access_sync.observability import logger
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    logger.setLevel("INFO" if verbose else "WARNING")
+    logger.setLevel("INFO" if verbose else "ERROR")
     handler = logger.registered_handler
     if hasattr(handler, "setStream"):
         handler.setStream(sys.stderr)

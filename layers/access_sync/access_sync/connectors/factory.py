@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from access_sync.connectors.guru.client import GuruClient
+from access_sync.connectors.guru.provisioner import GuruProvisioner
 from access_sync.connectors.guru.syncer import GuruSyncer
+from access_sync.connectors.gusto.client import GustoClient
+from access_sync.connectors.gusto.provisioner import GustoProvisioner
+from access_sync.connectors.gusto.syncer import GustoSyncer
+from access_sync.connectors.gusto.tokens import TokenManager
 from access_sync.errors import ConfigurationError
 from access_sync.models.secrets import GuruCredentials
-from access_sync.stores.secrets import SecretStore
+from access_sync.observability import logger
+from access_sync.provisioning.service import Provisioner
+from access_sync.stores.lease import DynamoLease, FileLease, Lease, lease_key
+from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore, SecretStore
 from access_sync.sync.connector import SyncConnector
 
 
@@ -40,6 +51,47 @@ def guru_client(
     )
 
 
+def gusto_refresh_lease(secrets: SecretStore, lease_table: str | None = None) -> Lease:
+    """One lease per credential: in DynamoDB when there is a table (AWS), else a lock file on this machine."""
+    if isinstance(secrets, FileSecretStore):
+        credential_id, lock_file = str(secrets.path.resolve()), secrets.path.with_name(f"{secrets.path.name}.lock")
+    elif isinstance(secrets, SecretsManagerStore):
+        credential_id = secrets.secret_id
+        digest = hashlib.sha256(credential_id.encode()).hexdigest()[:16]
+        lock_file = Path(tempfile.gettempdir()) / f"access-sync-gusto-{digest}.lock"
+    else:
+        raise ConfigurationError(f"Gusto credentials in {secrets.describe()} cannot be refreshed safely.")
+    if lease_table:
+        return DynamoLease(lease_table, lease_key("gusto", credential_id))
+    if isinstance(secrets, SecretsManagerStore):
+        logger.warning(
+            "no lease table: Gusto token refreshes are serialised on this machine only; set IDEMPOTENCY_TABLE "
+            "when other machines use the same secret",
+            extra={"lock_file": str(lock_file)},
+        )
+    return FileLease(lock_file)
+
+
+def gusto_client(
+    secrets: SecretStore | None,
+    base_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    lease_table: str | None = None,
+    **options: Any,
+) -> GustoClient:
+    """A Gusto client whose tokens rotate safely in `secrets` (shared by the sync and provisioning)."""
+    if secrets is None:
+        raise ConfigurationError("Gusto credentials are missing: pass --credentials FILE or --secret-id ID.")
+    tokens = TokenManager(
+        secrets,
+        gusto_refresh_lease(secrets, lease_table),
+        base_url=base_url or os.environ.get("GUSTO_BASE_URL"),
+        transport=transport,
+    )
+    return GustoClient(tokens, transport=transport, **options)
+
+
 def build_syncer(
     connector: str,
     secrets: SecretStore | None,
@@ -51,4 +103,21 @@ def build_syncer(
 ) -> SyncConnector:
     if connector == "guru":
         return GuruSyncer(guru_client(secrets, base_url, transport, concurrency=concurrency), concurrency)
+    if connector == "gusto":
+        return GustoSyncer(gusto_client(secrets, base_url, transport, lease_table=lease_table))
+    raise ConfigurationError(f"Unknown connector {connector!r}; choose guru or gusto.")
+
+
+def build_provisioner(
+    connector: str,
+    secrets: SecretStore | None,
+    base_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    lease_table: str | None = None,
+) -> Provisioner:
+    if connector == "guru":
+        return GuruProvisioner(guru_client(secrets, base_url, transport))
+    if connector == "gusto":
+        return GustoProvisioner(gusto_client(secrets, base_url, transport, lease_table=lease_table))
     raise ConfigurationError(f"Unknown connector {connector!r}; choose guru or gusto.")

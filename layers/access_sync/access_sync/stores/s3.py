@@ -96,11 +96,20 @@ class S3BlobStore:
         try:
             answer = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
+                return None
+            # Without bucket-wide ListBucket, S3 answers AccessDenied for a missing key; our role may list the
+            # prefix, which tells the two apart.
+            if code == "AccessDenied" and not self._exists(key):
                 return None
             raise
         data: bytes = answer["Body"].read()
         return data
+
+    def _exists(self, key: str) -> bool:
+        listed = s3_client().list_objects_v2(Bucket=self.bucket, Prefix=self._key(key), MaxKeys=1)
+        return any(item["Key"] == self._key(key) for item in listed.get("Contents", []))
 
     @contextmanager
     def open_reader(self, key: str) -> Iterator[BinaryIO]:

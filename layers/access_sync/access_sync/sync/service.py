@@ -77,20 +77,28 @@ def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], i
     from access_sync.stores.s3 import S3BlobStore
     from access_sync.stores.secrets import SecretsManagerStore
 
-    settings = LambdaSettings.from_env()
-    parsed = parse_sync_event(event, connector)
-    syncer = build_syncer(
-        connector,
-        SecretsManagerStore(settings.require(f"{connector}_secret_id")),
-        getattr(settings, f"{connector}_base_url"),
-        concurrency=settings.guru_max_concurrency,
-        lease_table=settings.idempotency_table,
-    )
-    result = sync_and_report(
-        syncer,
-        S3BlobStore(settings.snapshot_bucket),
-        parsed,
-        deadline=lambda_deadline(remaining_millis, settings.sync_safety_margin_seconds),
-        checkpoint_max_age=settings.checkpoint_max_age_seconds,
-    )
+    try:
+        settings = LambdaSettings.from_env()
+        parsed = parse_sync_event(event, connector)
+        syncer = build_syncer(
+            connector,
+            SecretsManagerStore(settings.require(f"{connector}_secret_id")),
+            getattr(settings, f"{connector}_base_url"),
+            concurrency=settings.guru_max_concurrency,
+            lease_table=settings.idempotency_table,
+        )
+        result = sync_and_report(
+            syncer,
+            S3BlobStore(settings.snapshot_bucket),
+            parsed,
+            deadline=lambda_deadline(remaining_millis, settings.sync_safety_margin_seconds),
+            checkpoint_max_age=settings.checkpoint_max_age_seconds,
+        )
+    except AccessSyncError as exc:
+        # Every failure counts, configuration included: the SyncFailed alarm is how operators hear of it.
+        metrics.add_metric(name="SyncFailed", unit=MetricUnit.Count, value=1)
+        if isinstance(exc, ReauthorizationRequired):
+            metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
+        logger.error("sync failed", extra={"reason": exc.message, "error": type(exc).__name__})
+        raise
     return result.model_dump(mode="json")

@@ -115,11 +115,17 @@ class GuruClient:
         body: dict[str, Any] = self.api.send("GET", "whoami").json()
         return body
 
+    # Provisioning: the caller decides what 400/403/404 mean for the request, so they are returned, not raised.
     def add_group_member(self, group_id: str, email: str) -> httpx.Response:
-        return self.api.send("POST", member_path(group_id), json=[{"id": email}], ok=(200, 201, 204, 400, 404))
+        """Guru's Swagger shape (`[{"id": email}]`); the older SDKs' `["email"]` form is also accepted by Guru."""
+        return self.api.send("POST", member_path(group_id), json=[{"id": email}], ok=(200, 201, 204, 400, 403, 404))
 
     def remove_group_member(self, group_id: str, email: str) -> httpx.Response:
-        return self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 404))
+        return self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 403, 404))
+
+    @staticmethod
+    def message(response: httpx.Response) -> str:
+        return _message(response)
 
     def close(self) -> None:
         self.api.close()

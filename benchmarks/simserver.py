@@ -1,0 +1,111 @@
+"""The simulators in a process of their own, so the sync process's memory and CPU are measured alone.
+
+The parent starts `serve` through multiprocessing and talks to it over a pipe: the simulator process builds
+the organisation, starts listening on a loopback port, sends back what it serves (`Served`), waits for the
+parent to say the sync is over, and answers with the number of requests it received.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from access_sync_sim.base import Simulator
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
+
+
+@dataclass(frozen=True)
+class GuruOrg:
+    members: int
+    groups: int
+    memberships: int
+
+
+@dataclass(frozen=True)
+class GustoCompany:
+    employees: int
+    contractors: int
+    admins: int
+
+
+Org = GuruOrg | GustoCompany
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a correct sync of the served organisation must do and produce."""
+
+    base_url: str  # the client's base URL, not the server root
+    list_sizes: dict[str, int]  # items in each paged list, keyed by the list's path
+    expected_counts: dict[str, Any]  # the manifest `counts` a correct sync writes
+    credentials: dict[str, str] | None  # Gusto's credential file; Guru's come from the environment
+
+
+def _build(org: Org, latency: float) -> tuple[Simulator, Served]:
+    if isinstance(org, GuruOrg):
+        guru = GuruSimulator(members=org.members, groups=org.groups, memberships=org.memberships, latency=latency)
+        counts = guru.expected_counts()
+        sizes = {"members": counts["users"]}
+        sizes.update({f"groups/{gid}/members": len(guru.group_member_emails(gid)) for gid in guru.group_ids()})
+        expected = {
+            "resources": {"user": counts["users"], "group": counts["groups"]},
+            "entitlements": counts["groups"],
+            "grants": counts["memberships"],
+        }
+        return guru, Served("", sizes, expected, None)
+    gusto = GustoSimulator(
+        employees=org.employees, contractors=org.contractors, admins=org.admins, latency=latency
+    )
+    expected = gusto.expected_counts()
+    sizes = {
+        "employees": expected["resources"]["employee"],
+        "contractors": expected["resources"]["contractor"],
+        "admins": len(gusto.admin_emails()),
+    }
+    return gusto, Served("", sizes, expected, gusto.issue_credentials())
+
+
+def serve(org: Org, latency: float, pipe: Connection) -> None:
+    """Runs in the simulator process until the parent asks for the request count or goes away."""
+    simulator, served = _build(org, latency)
+    with simulator.serve() as root, suppress(EOFError):
+        suffix = "/api/v1" if isinstance(org, GuruOrg) else ""
+        pipe.send(Served(root + suffix, served.list_sizes, served.expected_counts, served.credentials))
+        pipe.recv()
+        pipe.send(simulator.requests)
+
+
+class SimulatorProcess:
+    """A running simulator process: what it serves, and how many requests it has answered."""
+
+    def __init__(self, served: Served, pipe: Connection) -> None:
+        self.served = served
+        self._pipe = pipe
+
+    def requests(self) -> int:
+        """Ends the simulator (call it once the sync is over); returns how many requests it answered."""
+        self._pipe.send("done")
+        count: int = self._pipe.recv()
+        return count
+
+
+@contextmanager
+def simulator_process(org: Org, latency: float) -> Iterator[SimulatorProcess]:
+    # spawn, not fork: the child starts clean instead of inheriting whatever the parent has built up.
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=serve, args=(org, latency, theirs), daemon=True)
+    process.start()
+    try:
+        yield SimulatorProcess(ours.recv(), ours)
+    finally:
+        ours.close()  # the child's recv() then ends with EOFError, and it exits
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join()

@@ -1,0 +1,62 @@
+"""`access-sync check guru|gusto`: validates a connection without syncing and prints one line per check.
+
+The report goes to stdout; the first problem is also raised, so `main` prints it on stderr and exits with
+its code (3 for refused or under-privileged credentials, 4 when Gusto must be re-authorised, …).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import closing
+from typing import Any
+
+from access_sync.checks import CheckReport, Outcome
+from access_sync.connectors.factory import guru_client, gusto_client
+from access_sync.connectors.guru.check import check_guru
+from access_sync.connectors.gusto.check import check_gusto
+from access_sync.stores.secrets import SecretStore, open_secret_store
+
+# Few, short retries: a check answers "does it work now?", it should not sit out a long outage.
+QUICK: dict[str, Any] = {"max_attempts": 3, "max_retry_seconds": 20.0}
+_MARKS = {Outcome.PASSED: "✓", Outcome.WARNING: "⚠", Outcome.FAILED: "✗"}
+_ASCII_MARKS = {Outcome.PASSED: "ok", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL"}
+
+
+def _marks() -> dict[Outcome, str]:
+    # A terminal or pipe that cannot encode the symbols (e.g. LANG=C) gets words instead of a traceback.
+    try:
+        "".join(_MARKS.values()).encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return _ASCII_MARKS
+    return _MARKS
+
+
+def print_report(report: CheckReport) -> None:
+    marks = _marks()
+    print(f"{report.service} at {report.base_url}")
+    for line in report.lines:
+        print(f"  {marks[line.outcome]} {line.name}: {line.message}")
+
+
+def run_check(report: CheckReport) -> int:
+    """Prints the report; raises its first problem (for `main` to turn into an exit code), else returns 0."""
+    print_report(report)
+    if problem := report.first_failure:
+        raise problem
+    return 0
+
+
+def check_gusto_connection(secrets: SecretStore | None, base_url: str | None) -> int:
+    table = os.environ.get("IDEMPOTENCY_TABLE")  # share the Lambdas' refresh lease when the operator names it
+    with closing(gusto_client(secrets, base_url, lease_table=table, **QUICK)) as gusto:
+        return run_check(check_gusto(gusto))
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    secrets = open_secret_store(args.credentials, args.secret_id)
+    if args.connector == "gusto":
+        return check_gusto_connection(secrets, args.base_url)
+    with closing(guru_client(secrets, args.base_url, **QUICK)) as guru:
+        return run_check(check_guru(guru))

@@ -1,0 +1,95 @@
+"""`access-sync provision`: operators run requests through the same service as the ProvisioningFunction."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from access_sync.connectors.factory import build_provisioner
+from access_sync.errors import ConfigurationError
+from access_sync.models.provisioning import Outcome
+from access_sync.provisioning.service import OutcomeRecorder, Provisioner, ProvisioningService
+from access_sync.stores.blob import open_blob_store
+from access_sync.stores.idempotency import persistence_layer
+from access_sync.stores.secrets import SecretsManagerStore, SecretStore, open_secret_store
+
+NOT_DONE = {"failed", "unsupported", "rejected"}
+
+
+def read_bodies(source: str) -> list[str]:
+    """Each request as its raw JSON text, so a malformed one is rejected on its own, not the whole file."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read {source}: {exc.strerror}.") from None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        name = "stdin" if source == "-" else source
+        raise ConfigurationError(f"{name} is not JSON: give one request object or an array of them.") from None
+    items = loaded if isinstance(loaded, list) else [loaded]
+    return [json.dumps(item) for item in items]
+
+
+def _connectors(bodies: list[str]) -> set[str]:
+    found = set()
+    for body in bodies:
+        value = json.loads(body)
+        if isinstance(value, dict) and value.get("connector") in ("guru", "gusto"):
+            found.add(value["connector"])
+    return found
+
+
+def provisioner_factory(args: argparse.Namespace, connectors: set[str]) -> dict[str, Provisioner]:
+    """--credentials/--secret-id/--base-url belong to the file's one connector; a mixed file takes Guru's from
+    the environment (or --guru-secret-id) and base URLs from GURU_BASE_URL / GUSTO_BASE_URL."""
+    mixed = len(connectors) > 1
+    table = os.environ.get("IDEMPOTENCY_TABLE")
+    made: dict[str, Provisioner] = {}
+    for connector in sorted(connectors):
+        secrets: SecretStore | None
+        if connector == "guru" and mixed:
+            secrets = SecretsManagerStore(args.guru_secret_id) if args.guru_secret_id else None
+            base_url = None
+        else:
+            secrets = open_secret_store(args.credentials, args.secret_id)
+            base_url = None if mixed else args.base_url
+        made[connector] = build_provisioner(connector, secrets, base_url, lease_table=table)
+    return made
+
+
+def _idempotency_folder(out: str) -> Path:
+    if out.startswith("s3://"):
+        return Path.home() / ".cache" / "access-sync" / "idempotency"
+    return Path(out) / "provisioning" / ".idempotency"
+
+
+def print_outcome(outcome: Outcome, where: str) -> None:
+    print(f"{outcome.request_id:<28} {outcome.action or '-':<16} {outcome.status:<13} {outcome.message}")
+    print(f"{'':<28} → {where}")
+
+
+def run_provision_command(args: argparse.Namespace) -> int:
+    bodies = read_bodies(args.file)
+    provisioners = provisioner_factory(args, _connectors(bodies))
+    store = open_blob_store(args.out)
+    recorder = OutcomeRecorder(store)
+    table = os.environ.get("IDEMPOTENCY_TABLE")
+    service = ProvisioningService(
+        lambda connector: provisioners[connector],
+        recorder,
+        persistence_layer(table, None if table else _idempotency_folder(args.out)),
+    )
+    outcomes: list[Outcome] = []
+    try:
+        for body in bodies:
+            outcome = service.handle(body)
+            outcomes.append(outcome)
+            print_outcome(outcome, recorder.describe(outcome))
+    finally:
+        for provisioner in provisioners.values():
+            provisioner.close()
+    return 1 if any(outcome.status in NOT_DONE for outcome in outcomes) else 0

@@ -1,0 +1,1 @@
+"""Gusto: one company, its employees, contractors and admins (OAuth with rotating refresh tokens)."""

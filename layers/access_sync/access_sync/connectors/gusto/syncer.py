@@ -1,0 +1,258 @@
+"""Gusto → snapshot records, as the Gusto table of DESIGN §4 says.
+
+| resource   | from                                          | notes                                                |
+|------------|-----------------------------------------------|------------------------------------------------------|
+| company    | GET /v1/token_info, GET /v1/companies/{uuid}  | entitlement company:<uuid>:admin (permission)        |
+| employee   | GET /v1/companies/{uuid}/employees (paged)    | parent = company; terminated → disabled              |
+| contractor | GET /v1/companies/{uuid}/contractors (paged)  | parent = company; is_active false → disabled         |
+| user       | admins that match no employee or contractor   | so that every admin stays visible                    |
+| grants     | GET /v1/companies/{uuid}/admins               | company:<uuid>:admin to the person with that email   |
+
+Matching: an admin's email is compared, ignoring letter case, with each person's `email` and
+`work_email`. Employees win over contractors, and the first match in Gusto's order wins, so the result
+does not depend on which list arrives first.
+
+Memory stays bounded: the admins (a handful) are fetched first and kept in `ctx.state`; employees and
+contractors stream through as two concurrent page chains (sync/pages.py). An employee match is written
+as soon as it is seen; a contractor match waits in the admin table until no employee can claim that
+admin; the unmatched admins become `user` resources at the end. `ctx.state` holds the company, the
+admin table and each list's next page, so a resumed sync requests nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from access_sync.connectors.gusto.client import GustoClient
+from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
+from access_sync.sync.connector import SyncContext
+from access_sync.sync.pages import run_chains
+
+RESOURCE_TYPES = [
+    ResourceType(id="company", display_name="Company"),
+    ResourceType(id="employee", display_name="Employee", traits=["user"]),
+    ResourceType(id="contractor", display_name="Contractor", traits=["user"]),
+    ResourceType(id="user", display_name="User", traits=["user"]),
+]
+ADMIN_SLUG = "admin"
+EMPLOYEES: Final = "employee"
+CONTRACTORS: Final = "contractor"
+PersonType = Literal["employee", "contractor"]
+
+
+def _name(*parts: Any) -> str:
+    return " ".join(str(part) for part in parts if part)
+
+
+def company_resource(company: dict[str, Any]) -> Resource:
+    return Resource(
+        resource_type="company",
+        id=str(company["uuid"]),
+        display_name=str(company.get("name") or company.get("trade_name") or company["uuid"]),
+        status="disabled" if company.get("is_suspended") else "enabled",
+        profile={
+            "name": company.get("name"),
+            "trade_name": company.get("trade_name"),
+            "company_status": company.get("company_status"),
+            "is_suspended": company.get("is_suspended"),
+            "entity_type": company.get("entity_type"),
+            "tier": company.get("tier"),
+            "primary_payroll_admin_email": (company.get("primary_payroll_admin") or {}).get("email"),
+        },
+    )
+
+
+def admin_entitlement(company: Resource) -> Entitlement:
+    return Entitlement.for_resource(
+        company.ref,
+        ADMIN_SLUG,
+        "permission",
+        f"{company.display_name} admin",
+        grantable_to=[EMPLOYEES, CONTRACTORS, "user"],
+    )
+
+
+def employee_resource(employee: dict[str, Any], company: ResourceRef) -> Resource:
+    terminations = employee.get("terminations") or []
+    first_name = employee.get("preferred_first_name") or employee.get("first_name")
+    return Resource(
+        resource_type=EMPLOYEES,
+        id=str(employee["uuid"]),
+        display_name=_name(first_name, employee.get("last_name")) or str(employee["uuid"]),
+        parent=company,
+        status="disabled" if employee.get("terminated") else "enabled",
+        user=UserTrait(
+            email=employee.get("work_email") or employee.get("email"),
+            login=employee.get("email") or employee.get("work_email"),
+        ),
+        profile={
+            "first_name": employee.get("first_name"),
+            "last_name": employee.get("last_name"),
+            "email": employee.get("email"),
+            "work_email": employee.get("work_email"),
+            "terminated": employee.get("terminated"),
+            "termination_date": terminations[-1].get("effective_date") if terminations else None,
+            "onboarded": employee.get("onboarded"),
+            "onboarding_status": employee.get("onboarding_status"),
+            "current_employment_status": employee.get("current_employment_status"),
+            "department": employee.get("department"),
+            "title": employee.get("title"),
+            "employee_code": employee.get("employee_code"),
+            "manager_uuid": employee.get("manager_uuid"),
+        },
+    )
+
+
+def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Resource:
+    business = contractor.get("type") == "Business"
+    person = _name(contractor.get("first_name"), contractor.get("last_name"))
+    name = contractor.get("business_name") if business else person
+    email = contractor.get("email")
+    return Resource(
+        resource_type=CONTRACTORS,
+        id=str(contractor["uuid"]),
+        display_name=str(name or contractor["uuid"]),
+        parent=company,
+        status="disabled" if contractor.get("is_active") is False else "enabled",
+        # A business contractor is a company, not a person with a login.
+        user=None if business and not email else UserTrait(email=email, login=email),
+        profile={
+            "type": contractor.get("type"),
+            "first_name": contractor.get("first_name"),
+            "last_name": contractor.get("last_name"),
+            "business_name": contractor.get("business_name"),
+            "email": email,
+            "is_active": contractor.get("is_active"),
+            "onboarded": contractor.get("onboarded"),
+            "onboarding_status": contractor.get("onboarding_status"),
+            "start_date": contractor.get("start_date"),
+            "dismissal_date": contractor.get("dismissal_date"),
+        },
+    )
+
+
+def admin_user_resource(admin: dict[str, Any], company: ResourceRef) -> Resource:
+    email = admin.get("email")
+    return Resource(
+        resource_type="user",
+        id=str(admin["uuid"]),
+        display_name=_name(admin.get("first_name"), admin.get("last_name")) or str(email or admin["uuid"]),
+        parent=company,
+        user=UserTrait(email=email, login=email),
+        profile={
+            "admin_uuid": admin["uuid"],
+            "first_name": admin.get("first_name"),
+            "last_name": admin.get("last_name"),
+        },
+    )
+
+
+def _admin_entry(admin: dict[str, Any]) -> dict[str, Any]:
+    """What the admin table keeps per admin (in ctx.state): identity plus who it matched, if anyone yet."""
+    return {
+        "uuid": str(admin["uuid"]),
+        "email": admin.get("email"),
+        "first_name": admin.get("first_name"),
+        "last_name": admin.get("last_name"),
+        EMPLOYEES: None,
+        CONTRACTORS: None,
+    }
+
+
+class _AdminTable:
+    """The admins by lowercase email, over the entries stored in ctx.state (mutated in place)."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self._by_email: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            if entry["email"]:
+                self._by_email.setdefault(str(entry["email"]).lower(), []).append(entry)
+
+    def claim(self, kind: PersonType, person: dict[str, Any]) -> bool:
+        """Records `person` as the match of its admins not yet claimed by this kind; True if it claimed any."""
+        emails = {str(value).lower() for value in (person.get("email"), person.get("work_email")) if value}
+        claimed = False
+        for email in emails:
+            for entry in self._by_email.get(email, []):
+                if entry[kind] is None:
+                    entry[kind] = str(person["uuid"])
+                    claimed = True
+        return claimed
+
+
+class GustoSyncer:
+    name = "gusto"
+    resource_types = RESOURCE_TYPES
+
+    def __init__(self, client: GustoClient, concurrency: int = 2) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    @property
+    def requests(self) -> int:
+        return self.client.api.requests
+
+    def close(self) -> None:
+        self.client.close()
+
+    def sync(self, ctx: SyncContext) -> bool:
+        state = ctx.state
+        if "company" not in state:
+            state["company"] = self._sync_company(ctx)
+            if ctx.deadline.should_stop():
+                return False
+        company = ResourceRef(resource_type="company", id=state["company"])
+        entitlement = f"company:{company.id}:{ADMIN_SLUG}"
+        if "admins" not in state:
+            admins = [_admin_entry(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
+            state.update(
+                admins=admins,
+                cursors={
+                    EMPLOYEES: self.client.employees_url(company.id),
+                    CONTRACTORS: self.client.contractors_url(company.id),
+                },
+            )
+        table = _AdminTable(state["admins"])
+
+        def handle(kind: str, items: list[dict[str, Any]]) -> None:
+            for item in items:
+                if kind == EMPLOYEES:
+                    employee = employee_resource(item, company)
+                    ctx.sink.resource(employee)
+                    if table.claim(EMPLOYEES, item):
+                        ctx.sink.grant(Grant.of(entitlement, employee.ref))
+                else:
+                    ctx.sink.resource(contractor_resource(item, company))
+                    table.claim(CONTRACTORS, item)
+
+        if not run_chains(self.client.page, state["cursors"], handle, ctx.deadline, self.concurrency):
+            return False
+        self._finish_admins(ctx, table, company, entitlement)
+        return True
+
+    def _sync_company(self, ctx: SyncContext) -> str:
+        company = company_resource(self.client.company(self.client.company_uuid()))
+        ctx.sink.resource(company)
+        ctx.sink.entitlement(admin_entitlement(company))
+        return company.id
+
+    @staticmethod
+    def _finish_admins(ctx: SyncContext, table: _AdminTable, company: ResourceRef, entitlement: str) -> None:
+        """Grants for contractor matches, then a user and a grant for every admin that matched nobody."""
+        contractors: set[str] = set()
+        for entry in table.entries:
+            if entry[EMPLOYEES]:
+                continue  # granted when the employee streamed by
+            if entry[CONTRACTORS]:
+                if entry[CONTRACTORS] not in contractors:
+                    contractors.add(entry[CONTRACTORS])
+                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=CONTRACTORS, id=entry[CONTRACTORS])))
+                continue
+            user = admin_user_resource(entry, company)
+            ctx.sink.resource(user)
+            ctx.sink.grant(Grant.of(entitlement, user.ref))

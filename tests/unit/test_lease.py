@@ -1,0 +1,222 @@
+"""The token-refresh lease: exclusive across threads and processes, never stuck behind a dead holder."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from access_sync.errors import ConfigurationError, LeaseBusy
+from access_sync.stores.lease import DynamoLease, FileLease, lease_key
+
+TABLE = "access-sync-idempotency"
+KEY = lease_key("gusto", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gusto")
+SPAWN = multiprocessing.get_context("spawn")
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def create_table(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def lease_item(client: Any) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = client.get_item(TableName=TABLE, Key={"id": {"S": KEY}}, ConsistentRead=True).get(
+        "Item"
+    )
+    return item
+
+
+def assert_exclusive(lease: FileLease | DynamoLease, threads: int = 8, rounds: int = 5) -> None:
+    inside = 0
+    most = 0
+    guard = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, most
+        for _ in range(rounds):
+            with lease.hold():
+                with guard:
+                    inside += 1
+                    most = max(most, inside)
+                time.sleep(0.002)
+                with guard:
+                    inside -= 1
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert most == 1
+
+
+# ---------------------------------------------------------------------- FileLease
+
+
+def test_file_lease_excludes_threads(tmp_path: Path) -> None:
+    assert_exclusive(FileLease(tmp_path / "gusto.json.lock", poll=0.001))
+
+
+def test_file_lease_gives_up_with_lease_busy(tmp_path: Path) -> None:
+    fake = FakeTime()
+    path = tmp_path / "gusto.json.lock"
+    waiter = FileLease(path, wait=5, poll=0.5, clock=fake, sleep=fake.sleep)
+    with FileLease(path).hold(), pytest.raises(LeaseBusy) as caught, waiter.hold():
+        pytest.fail("acquired a held lease")
+    assert caught.value.exit_code == 6
+    assert str(path) in caught.value.message
+    assert fake.now - 1_800_000_000.0 == pytest.approx(5.0)
+    with waiter.hold():  # released by its holder: free again
+        pass
+
+
+def _hold_file_lease(path: str, held: Any) -> None:
+    with FileLease(path).hold():
+        held.set()
+        time.sleep(60)
+
+
+def test_file_lease_of_a_killed_process_is_free_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "gusto.json.lock"
+    held = SPAWN.Event()
+    child = SPAWN.Process(target=_hold_file_lease, args=(str(path), held))
+    child.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(LeaseBusy), FileLease(path, wait=0.2).hold():
+            pass
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(10)
+        started = time.monotonic()
+        with FileLease(path, wait=5).hold():
+            assert time.monotonic() - started < 1.0
+    finally:
+        child.kill()
+        child.join()
+
+
+# ---------------------------------------------------------------------- DynamoLease
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Iterator[Any]:
+    client = boto3.client("dynamodb")
+    create_table(client)
+    yield client
+
+
+def test_dynamo_lease_writes_an_expiring_item_and_deletes_it(dynamodb: Any) -> None:
+    fake = FakeTime()
+    lease = DynamoLease(TABLE, KEY, ttl=30, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with lease.hold():
+        item = lease_item(dynamodb)
+        assert item is not None
+        assert item["owner"]["S"]
+        assert float(item["lease_expires_at"]["N"]) == pytest.approx(fake.now + 30)
+        # The table's TTL attribute comes later: DynamoDB's deletion is housekeeping, not the lease's expiry.
+        assert int(item["expiration"]["N"]) > float(item["lease_expires_at"]["N"])
+    assert lease_item(dynamodb) is None
+
+
+def test_dynamo_lease_waits_then_gives_up(dynamodb: Any) -> None:
+    fake = FakeTime()
+    holder = DynamoLease(TABLE, KEY, ttl=60, clock=fake, sleep=fake.sleep, client=dynamodb)
+    waiter = DynamoLease(TABLE, KEY, ttl=60, wait=10, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with holder.hold(), pytest.raises(LeaseBusy) as caught, waiter.hold():
+        pytest.fail("acquired a held lease")
+    assert KEY in caught.value.message
+    assert fake.now - 1_800_000_000.0 == pytest.approx(10.0)
+
+
+def test_dynamo_lease_of_a_crashed_holder_expires(dynamodb: Any) -> None:
+    fake = FakeTime()
+    crashed = DynamoLease(TABLE, KEY, ttl=20, clock=fake, sleep=fake.sleep, client=dynamodb)
+    crashed._acquire("crashed-owner")  # and never released
+    waiter = DynamoLease(TABLE, KEY, ttl=20, wait=60, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
+    started = fake.now
+    with waiter.hold():
+        assert 20 <= fake.now - started <= 22
+        item = lease_item(dynamodb)
+        assert item is not None and item["owner"]["S"] != "crashed-owner"
+
+
+def test_a_late_release_leaves_the_next_holders_lease_alone(dynamodb: Any) -> None:
+    fake = FakeTime()
+    slow = DynamoLease(TABLE, KEY, ttl=5, clock=fake, sleep=fake.sleep, client=dynamodb)
+    other = DynamoLease(TABLE, KEY, ttl=5, wait=30, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with slow.hold():
+        fake.sleep(6)  # the slow holder overruns its lease
+        other._acquire("next-owner")
+    item = lease_item(dynamodb)
+    assert item is not None and item["owner"]["S"] == "next-owner"
+
+
+def test_dynamo_lease_excludes_threads(dynamodb: Any) -> None:
+    assert_exclusive(DynamoLease(TABLE, KEY, ttl=30, poll=0.001, client=dynamodb), threads=4, rounds=3)
+
+
+def test_missing_table_is_a_configuration_error(aws: None) -> None:
+    with pytest.raises(ConfigurationError) as caught, DynamoLease("no-such-table", KEY).hold():
+        pass
+    assert "no-such-table" in caught.value.message
+
+
+def _hold_dynamo_lease(endpoint: str, held: Any) -> None:
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    DynamoLease(TABLE, KEY, ttl=1.5, client=client)._acquire("doomed-child")
+    held.set()
+    time.sleep(60)
+
+
+def test_dynamo_lease_of_a_killed_process_expires() -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        create_table(client)
+        held = SPAWN.Event()
+        child = SPAWN.Process(target=_hold_dynamo_lease, args=(endpoint, held))
+        child.start()
+        try:
+            assert held.wait(30)
+            os.kill(child.pid or 0, signal.SIGKILL)
+            child.join(10)
+            with pytest.raises(LeaseBusy), DynamoLease(TABLE, KEY, wait=0.2, poll=0.05, client=client).hold():
+                pass
+            started = time.monotonic()
+            with DynamoLease(TABLE, KEY, wait=10, poll=0.05, client=client).hold():
+                assert time.monotonic() - started < 3.0
+        finally:
+            child.kill()
+            child.join()
+    finally:
+        server.stop()
