@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -39,9 +40,9 @@ def _cli_log_stream() -> Iterator[None]:
     from access_sync.observability import logger
 
     handler = logger.registered_handler
-    stream = getattr(handler, "stream", None)
+    stream = handler.stream if isinstance(handler, logging.StreamHandler) else None
     yield
-    if stream is not None:
+    if isinstance(handler, logging.StreamHandler) and stream is not None:
         handler.stream = stream
 
 

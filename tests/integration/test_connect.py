@@ -22,6 +22,7 @@ import pytest
 
 from access_sync.cli.main import main
 from access_sync_sim.gusto import CLIENT_ID, CLIENT_SECRET, GustoSimulator
+from tests.gusto_support import assert_no_secrets, secrets_of
 from tests.integration.conftest import store_secret
 
 SECRET_ID = "access-sync/gusto"
@@ -120,18 +121,12 @@ def connect(root: str, *options: str, secret: str = CLIENT_SECRET) -> int:
 
 
 def error_line(capsys: pytest.CaptureFixture[str], *secrets: str) -> tuple[str, str]:
-    """stdout and the one stderr line; asserts that no secret appears in either."""
+    """stdout and the one stderr line; asserts that neither shows the client secret or any of `secrets`."""
     out, err = capsys.readouterr()
-    for value in (CLIENT_SECRET, *secrets):
-        assert value not in out and value not in err
+    assert_no_secrets(out + err, {CLIENT_SECRET, *secrets})
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("access-sync: error: "), err
     return out, lines[0]
-
-
-def assert_secret_free(text: str, stored: dict[str, str]) -> None:
-    for field in ("client_secret", "refresh_token", "access_token"):
-        assert stored[field] not in text, f"{field} leaked into the output"
 
 
 def secret_value(secret_id: str) -> dict[str, str]:
@@ -170,7 +165,7 @@ def test_connect_stores_a_working_connection_in_a_file(
     assert f"in the file {credentials}" in out
     assert f"✓ company: {gusto.company_name} ({gusto.company_uuid})" in out
     assert err == ""
-    assert_secret_free(out + err + browser.page.text, stored)
+    assert_no_secrets(out + err + browser.page.text, secrets_of(stored))
     assert browser.codes[0] not in out + err
 
     # The stored connection is the one `check` and `sync` use.
@@ -196,7 +191,7 @@ def test_connect_stores_into_secrets_manager(
     assert gusto.refresh_token_valid(stored["refresh_token"])
     assert f"in the secret {SECRET_ID}" in out
     assert f"✓ company: {gusto.company_name}" in out
-    assert_secret_free(out + err, stored)
+    assert_no_secrets(out + err, secrets_of(stored))
 
     assert main(["check", "gusto", "--base-url", root, "--secret-id", SECRET_ID]) == 0
 
@@ -248,7 +243,7 @@ def test_connect_asks_for_the_client_id_and_hides_the_secret(
     stored = json.loads(credentials.read_text())
     assert stored["client_id"] == CLIENT_ID and stored["client_secret"] == CLIENT_SECRET
     out, err = capsys.readouterr()
-    assert_secret_free(out + err, stored)
+    assert_no_secrets(out + err, secrets_of(stored))
 
 
 # ---------------------------------------------------------------------------------------------- failures

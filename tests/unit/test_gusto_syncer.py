@@ -263,8 +263,9 @@ def test_429_storms_and_5xx_bursts_still_give_the_right_data(tmp_path: Path, clo
     calm_store = write_credentials(tmp_path / "calm.json", calm.issue_credentials())
     sync(syncer_for(calm_store, calm.transport(), clock), tmp_path / "calm")
 
-    faults = Faults(script=[429, 429, 429, 503, 502, 504, 503], throttle_rate=0.3, error_rate=0.15, drop_rate=0.05)
-    faults.retry_after = 0.25
+    faults = Faults(
+        script=[429, 429, 429, 503, 502, 504, 503], throttle_rate=0.3, error_rate=0.15, drop_rate=0.05, retry_after=0.25
+    )
     stormy = GustoSimulator(employees=320, contractors=120, admins=5, clock=clock, faults=faults)
     store = write_credentials(tmp_path / "stormy.json", stormy.issue_credentials())
     waits: list[float] = []
@@ -294,12 +295,12 @@ def test_gustos_own_rate_limit_is_waited_out(tmp_path: Path, clock: FakeClock) -
 
 @pytest.mark.parametrize("skew", [0, 600], ids=["refreshed-ahead", "refreshed-on-401"])
 def test_an_access_token_expiring_mid_sync(tmp_path: Path, clock: FakeClock, skew: int) -> None:
-    """Each API request takes three simulated minutes, so the 20-minute token dies several times during the sync.
+    """Each API request takes three simulated minutes, so the 20-minute token dies twice during the 48-minute sync.
 
-    With `skew`, our clock runs ten minutes behind Gusto's: the token dies before we expect it, and the
-    401 path refreshes it instead.
+    With `skew`, our clock runs ten minutes behind Gusto's: the stored token dies before we expect it and
+    the 401 path refreshes it; later expiries count from our own clock, so they are refreshed ahead.
     """
-    sim = GustoSimulator(employees=450, contractors=210, admins=5, clock=clock, access_token_ttl=1200)
+    sim = GustoSimulator(employees=850, contractors=310, admins=5, clock=clock, access_token_ttl=1200)
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials)
     wire = Wire(sim, clock=clock, advance_per_request=180)

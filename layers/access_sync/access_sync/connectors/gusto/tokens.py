@@ -237,6 +237,10 @@ class TokenManager:
 class GustoAuth(httpx.Auth):
     """Bearer auth from the TokenManager: a 401 gets one refresh and one retry, never more."""
 
+    # Read the 401 before refreshing: if the refresh fails, httpx would otherwise drop the connection with the
+    # body unread, and the server sees a reset instead of a clean close.
+    requires_response_body = True
+
     def __init__(self, tokens: TokenManager) -> None:
         self._tokens = tokens
 
