@@ -158,7 +158,7 @@ class CallbackListener:
             self._delivered.set()
         if isinstance(outcome, AccessSyncError):
             return outcome
-        return "Return to the terminal: access-sync is finishing the connection."
+        return "access-sync is finishing the connection in the terminal."
 
     def wait(self, timeout: float) -> str:
         """The authorization code; raises the callback's error, or a timeout error after `timeout` seconds."""
