@@ -22,6 +22,15 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 @pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """The CLI sets variables for its own process (e.g. quiet metrics); keep them from leaking across tests."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     from aws_lambda_powertools.utilities import parameters
 
@@ -35,13 +44,16 @@ def _fresh_caches() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _cli_log_stream() -> Iterator[None]:
-    """`main()` points the logger at the sys.stderr of its test, which pytest closes; undo that (without a flush)."""
+def _cli_logging() -> Iterator[None]:
+    """`main()` sets the logger's level and points it at this test's sys.stderr, which pytest then closes:
+    put both back (without flushing the closed stream) so later tests see the logger as they expect."""
     from access_sync.observability import logger
 
     handler = logger.registered_handler
+    level = logger.log_level
     stream = handler.stream if isinstance(handler, logging.StreamHandler) else None
     yield
+    logger.setLevel(level)
     if isinstance(handler, logging.StreamHandler) and stream is not None:
         handler.stream = stream
 

@@ -44,6 +44,8 @@ class FakeClock:
         with self._lock:
             self.now += seconds
 
+    sleep = advance  # code under test that waits moves the clock instead
+
 
 def write_credentials(path: Path, credentials: dict[str, Any], *, expired: bool = False) -> FileSecretStore:
     """A credentials file as `access-sync connect gusto` leaves it; `expired` makes the next use refresh."""
@@ -151,5 +153,6 @@ def token_manager(
     )
 
 
-def gusto_client(tokens: TokenManager, transport: httpx.BaseTransport) -> GustoClient:
-    return GustoClient(tokens, transport=transport, sleep=no_sleep)
+def gusto_client(tokens: TokenManager, transport: httpx.BaseTransport, **options: Any) -> GustoClient:
+    """`options` go to ApiClient (max_attempts, sleep, …); retries sleep for nothing unless told otherwise."""
+    return GustoClient(tokens, transport=transport, **{"sleep": no_sleep, **options})

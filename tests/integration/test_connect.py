@@ -236,6 +236,20 @@ def test_connect_asks_for_the_client_id_and_hides_the_secret(
     assert_no_secrets(out + err, secrets_of(stored))
 
 
+def test_other_requests_to_the_listener_do_not_end_the_wait(root: str, browser: PlayingBrowser, tmp_path: Path) -> None:
+    stray: list[httpx.Response] = []
+
+    def ask_for_a_favicon_first(location: str) -> str:
+        stray.append(httpx.get(location.split("/callback", 1)[0] + "/favicon.ico"))
+        return location
+
+    browser.meddle = ask_for_a_favicon_first
+
+    assert connect(root, "--credentials", str(tmp_path / "gusto.json")) == 0
+    assert stray[0].status_code == 404
+    assert (tmp_path / "gusto.json").exists()
+
+
 # ---------------------------------------------------------------------------------------------- failures
 
 

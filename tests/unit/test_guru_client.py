@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from access_sync.connectors.guru.client import GuruClient, next_page_url
-from access_sync.errors import CredentialsError, UpstreamError
+from access_sync.errors import CredentialsError
 from access_sync.models.secrets import GuruCredentials
 
 CREDS = GuruCredentials(user_email="admin@example.com", api_token="tok-secret-123")  # type: ignore[arg-type]
@@ -63,13 +63,25 @@ def test_forbidden_says_the_token_owner_needs_admin_rights() -> None:
         client_answering(httpx.Response(403, json={"message": "Forbidden access to team"})).page("members")
 
 
-def test_a_link_to_another_host_is_refused_so_credentials_never_leave() -> None:
-    client = client_answering(
-        httpx.Response(200, json=[], headers={"Link": '<https://evil.test/steal>; rel="next-page"'})
-    )
-    _, url = client.page("members")
-    with pytest.raises(UpstreamError, match="another host"):
-        client.page(url or "")
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.test/api/v1/members?token=abc",
+        "/api/v1/members?token=abc",
+        "https://api.getguru.com/api/v1/members?token=abc",
+    ],
+)
+def test_next_page_links_always_go_to_the_configured_host(link: str) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        headers = {"Link": f'<{link}>; rel="next-page"'} if len(seen) == 1 else {}
+        return httpx.Response(200, json=[], headers=headers)
+
+    client = GuruClient(CREDS, "https://api.getguru.com/api/v1", transport=httpx.MockTransport(answer))
+    list(client.pages("members"))
+    assert seen == ["https://api.getguru.com/api/v1/members", "https://api.getguru.com/api/v1/members?token=abc"]
 
 
 def test_credentials_travel_as_basic_auth() -> None:

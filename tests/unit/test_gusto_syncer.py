@@ -17,21 +17,19 @@ import pytest
 from access_sync.connectors.gusto.syncer import GustoSyncer
 from access_sync.errors import CredentialsError, ReauthorizationRequired
 from access_sync.models.events import SyncEvent, SyncResult
-from access_sync.observability import metrics
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.stores.secrets import FileSecretStore
 from access_sync.sync.deadline import Deadline
 from access_sync.sync.engine import run_sync
-from access_sync.sync.service import sync_and_report
 from access_sync_sim.base import Faults
 from access_sync_sim.gusto import GustoSimulator
 from tests.gusto_support import (
+    EXPIRED,
     FakeClock,
     Wire,
     assert_no_secrets,
     captured_logs,
     gusto_client,
-    no_sleep,
     secrets_of,
     stored,
     token_manager,
@@ -48,10 +46,7 @@ def syncer_for(
     clock: Callable[[], float] = time.time,
     **options: Any,
 ) -> GustoSyncer:
-    client = gusto_client(token_manager(store, transport, clock), transport)
-    for name, value in options.items():
-        setattr(client.api, name, value)
-    return GustoSyncer(client)
+    return GustoSyncer(gusto_client(token_manager(store, transport, clock), transport, **options))
 
 
 def sync(
@@ -192,7 +187,7 @@ def test_the_matching_rule(tmp_path: Path) -> None:
     admins = [
         {"uuid": "a-emp", "email": "Ann@Example.COM"},
         {"uuid": "a-emp-again", "email": "ann@example.com"},  # same person, other case: one grant
-        {"uuid": "a-work", "email": "bo@corp.test"},
+        {"uuid": "a-work", "email": "bo@corp.test"},  # only bo's work_email: no match, stays a user
         {"uuid": "a-both", "email": "cy@example.com"},
         {"uuid": "a-con", "email": "dee@example.net"},
         {"uuid": "a-none", "email": "eve@outside.test", "first_name": "Eve", "last_name": "Outside"},
@@ -216,7 +211,7 @@ def test_the_matching_rule(tmp_path: Path) -> None:
     )
     snapshot = read_snapshot(tmp_path / "out", "gusto")
     granted = sorted(grant["id"].removeprefix(f"company:{COMPANY}:admin:") for grant in snapshot["grants"])
-    assert granted == ["contractor:c-dee", "employee:e-ann", "employee:e-bo", "employee:e-cy", "user:a-none"]
+    assert granted == ["contractor:c-dee", "employee:e-ann", "employee:e-cy", "user:a-none", "user:a-work"]
     user = by_id(snapshot)[("user", "a-none")]
     assert user["display_name"] == "Eve Outside" and user["user"]["email"] == "eve@outside.test"
     assert by_id(snapshot)[("employee", "e-cy")]["status"] == "disabled"
@@ -264,16 +259,14 @@ def test_429_storms_and_5xx_bursts_still_give_the_right_data(tmp_path: Path, clo
     sync(syncer_for(calm_store, calm.transport(), clock), tmp_path / "calm")
 
     faults = Faults(
-        script=[429, 429, 429, 503, 502, 504, 503], throttle_rate=0.3, error_rate=0.15, drop_rate=0.05, retry_after=0.25
+        script=[429, 429, 429, 503, 502, 504, 503], throttle_rate=0.3, error_rate=0.15, drop_rate=0.05, retry_after=7
     )
     stormy = GustoSimulator(employees=320, contractors=120, admins=5, clock=clock, faults=faults)
     store = write_credentials(tmp_path / "stormy.json", stormy.issue_credentials())
     waits: list[float] = []
-    syncer = syncer_for(store, stormy.transport(), clock, max_attempts=20)
-    syncer.client.api._sleep = waits.append
-    sync(syncer, tmp_path / "stormy")
+    sync(syncer_for(store, stormy.transport(), clock, max_attempts=20, sleep=waits.append), tmp_path / "stormy")
     assert content(read_snapshot(tmp_path / "stormy", "gusto")) == content(read_snapshot(tmp_path / "calm", "gusto"))
-    assert waits.count(0.25) >= 3  # Retry-After was honoured
+    assert waits.count(7.0) >= 3  # Retry-After was honoured (the sleep is recorded, not slept)
     assert len(waits) >= 7
 
 
@@ -286,24 +279,25 @@ def test_gustos_own_rate_limit_is_waited_out(tmp_path: Path, clock: FakeClock) -
         waits.append(seconds)
         clock.advance(seconds)
 
-    syncer = syncer_for(store, sim.transport(), clock, max_attempts=50, max_retry_seconds=3600)
-    syncer.client.api._sleep = wait
-    sync(syncer, tmp_path / "out")
+    sync(
+        syncer_for(store, sim.transport(), clock, max_attempts=50, max_retry_seconds=3600, sleep=wait), tmp_path / "out"
+    )
     assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()
     assert waits and all(1 <= seconds <= 60 for seconds in waits)
 
 
 @pytest.mark.parametrize("skew", [0, 600], ids=["refreshed-ahead", "refreshed-on-401"])
 def test_an_access_token_expiring_mid_sync(tmp_path: Path, clock: FakeClock, skew: int) -> None:
-    """Each API request takes three simulated minutes, so the 20-minute token dies twice during the 48-minute sync.
+    """Each API request takes two simulated minutes, so the 20-minute token dies twice during the 40-minute sync.
 
-    With `skew`, our clock runs ten minutes behind Gusto's: the stored token dies before we expect it and
-    the 401 path refreshes it; later expiries count from our own clock, so they are refreshed ahead.
+    Two requests are in flight at most, so a token checked with over five minutes left is still valid when it
+    arrives. With `skew`, our clock runs ten minutes behind Gusto's: the stored token dies before we expect it
+    and the 401 path refreshes it; later expiries count from our own clock, so they are refreshed ahead.
     """
-    sim = GustoSimulator(employees=850, contractors=310, admins=5, clock=clock, access_token_ttl=1200)
+    sim = GustoSimulator(employees=1250, contractors=310, admins=5, clock=clock, access_token_ttl=1200)
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials)
-    wire = Wire(sim, clock=clock, advance_per_request=180)
+    wire = Wire(sim, clock=clock, advance_per_request=120)
     with captured_logs() as logs:
         sync(syncer_for(store, wire, lambda: clock() - skew), tmp_path / "out")
     snapshot = read_snapshot(tmp_path / "out", "gusto")
@@ -347,23 +341,17 @@ def test_a_missing_scope_is_named(tmp_path: Path, clock: FakeClock) -> None:
     assert not (tmp_path / "out/snapshots/connector=gusto/latest.json").exists()
 
 
-def test_a_revoked_connection_fails_the_sync_with_the_metric(tmp_path: Path, clock: FakeClock) -> None:
+def test_a_revoked_connection_fails_the_sync_and_leaves_the_secret_alone(tmp_path: Path, clock: FakeClock) -> None:
+    """The metric and the alarm come from the Lambda path (tests/integration/test_gusto_sync.py)."""
     sim = GustoSimulator(clock=clock)
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials, expired=True)
     sim.revoke_all()
-    metrics.clear_metrics()
-    try:
-        with pytest.raises(ReauthorizationRequired) as caught:
-            sync_and_report(
-                syncer_for(store, sim.transport(), clock), LocalBlobStore(tmp_path), SyncEvent(connector="gusto")
-            )
-        assert "re-authorise the app" in caught.value.message
-        assert "GustoReauthorizationRequired" in metrics.metric_set
-    finally:
-        metrics.clear_metrics()
-    assert not (tmp_path / "snapshots/connector=gusto/latest.json").exists()
-    assert stored(store)["refresh_token"] == credentials["refresh_token"]
+    with pytest.raises(ReauthorizationRequired) as caught:
+        sync(syncer_for(store, sim.transport(), clock), tmp_path / "out")
+    assert "re-authorise the app" in caught.value.message
+    assert not (tmp_path / "out/snapshots/connector=gusto/latest.json").exists()
+    assert stored(store) == {**credentials, "access_token_expires_at": EXPIRED}
 
 
 def test_every_request_passes_the_client_side_rate_window(tmp_path: Path, clock: FakeClock) -> None:
@@ -411,6 +399,5 @@ def test_sync_against_a_real_socket(tmp_path: Path) -> None:
 
         syncer = build_syncer("gusto", store, url)
         assert isinstance(syncer, GustoSyncer)
-        syncer.client.api._sleep = no_sleep
         sync(syncer, tmp_path / "out")
     assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()

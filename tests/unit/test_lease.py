@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -14,25 +15,16 @@ from typing import Any
 import boto3
 import pytest
 
+from access_sync.connectors.factory import gusto_refresh_lease
 from access_sync.errors import ConfigurationError, LeaseBusy
 from access_sync.stores.lease import DynamoLease, FileLease, lease_key
+from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore
+from access_sync_sim.gusto import GustoSimulator
+from tests.gusto_support import START, FakeClock, captured_logs
 
 TABLE = "access-sync-idempotency"
-KEY = lease_key("gusto", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gusto")
+KEY = lease_key("gusto", "gusto-client-id")
 SPAWN = multiprocessing.get_context("spawn")
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def create_table(client: Any) -> None:
@@ -83,14 +75,14 @@ def test_file_lease_excludes_threads(tmp_path: Path) -> None:
 
 
 def test_file_lease_gives_up_with_lease_busy(tmp_path: Path) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     path = tmp_path / "gusto.json.lock"
     waiter = FileLease(path, wait=5, poll=0.5, clock=fake, sleep=fake.sleep)
     with FileLease(path).hold(), pytest.raises(LeaseBusy) as caught, waiter.hold():
         pytest.fail("acquired a held lease")
     assert caught.value.exit_code == 6
     assert str(path) in caught.value.message
-    assert fake.now - 1_800_000_000.0 == pytest.approx(5.0)
+    assert fake.now - START == pytest.approx(5.0)
     with waiter.hold():  # released by its holder: free again
         pass
 
@@ -131,7 +123,7 @@ def dynamodb(aws: None) -> Iterator[Any]:
 
 
 def test_dynamo_lease_writes_an_expiring_item_and_deletes_it(dynamodb: Any) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     lease = DynamoLease(TABLE, KEY, ttl=30, clock=fake, sleep=fake.sleep, client=dynamodb)
     with lease.hold():
         item = lease_item(dynamodb)
@@ -144,17 +136,17 @@ def test_dynamo_lease_writes_an_expiring_item_and_deletes_it(dynamodb: Any) -> N
 
 
 def test_dynamo_lease_waits_then_gives_up(dynamodb: Any) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     holder = DynamoLease(TABLE, KEY, ttl=60, clock=fake, sleep=fake.sleep, client=dynamodb)
     waiter = DynamoLease(TABLE, KEY, ttl=60, wait=10, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
     with holder.hold(), pytest.raises(LeaseBusy) as caught, waiter.hold():
         pytest.fail("acquired a held lease")
     assert KEY in caught.value.message
-    assert fake.now - 1_800_000_000.0 == pytest.approx(10.0)
+    assert fake.now - START == pytest.approx(10.0)
 
 
 def test_dynamo_lease_of_a_crashed_holder_expires(dynamodb: Any) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     crashed = DynamoLease(TABLE, KEY, ttl=20, clock=fake, sleep=fake.sleep, client=dynamodb)
     crashed._acquire("crashed-owner")  # and never released
     waiter = DynamoLease(TABLE, KEY, ttl=20, wait=60, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
@@ -166,7 +158,7 @@ def test_dynamo_lease_of_a_crashed_holder_expires(dynamodb: Any) -> None:
 
 
 def test_a_late_release_leaves_the_next_holders_lease_alone(dynamodb: Any) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     slow = DynamoLease(TABLE, KEY, ttl=5, clock=fake, sleep=fake.sleep, client=dynamodb)
     other = DynamoLease(TABLE, KEY, ttl=5, wait=30, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
     with slow.hold():
@@ -220,3 +212,25 @@ def test_dynamo_lease_of_a_killed_process_expires() -> None:
             child.join()
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------- which lease a Gusto connection gets
+
+
+def test_the_factory_picks_the_lease_for_where_the_credentials_live(aws: None, tmp_path: Path) -> None:
+    credentials = GustoSimulator().issue_credentials()
+    path = tmp_path / "gusto.json"
+    path.write_text(json.dumps(credentials))
+    boto3.client("secretsmanager").create_secret(Name="gusto", SecretString=json.dumps(credentials))
+
+    local = gusto_refresh_lease(FileSecretStore(path))
+    assert isinstance(local, FileLease) and local.path == tmp_path / "gusto.json.lock"
+
+    # By name here, by ARN in the functions: one lease either way, keyed by the app's client id.
+    on_aws = gusto_refresh_lease(SecretsManagerStore("gusto"), TABLE)
+    assert isinstance(on_aws, DynamoLease) and on_aws.key == f"lease#gusto#{credentials['client_id']}"
+
+    with captured_logs() as logs:
+        tableless = gusto_refresh_lease(SecretsManagerStore("gusto"))
+    assert isinstance(tableless, FileLease) and tableless.path.name.startswith("access-sync-gusto-")
+    assert "no lease table" in logs.getvalue()

@@ -64,14 +64,15 @@ def run_connect_command(args: argparse.Namespace) -> int:
             print("Open that link in a browser.")
         print(f"Waiting up to {args.timeout:g} s for Gusto's answer (Ctrl-C to stop)…", flush=True)
         code = listener.wait(args.timeout)
-        credentials = exchange_code(
-            base_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            code=code,
-            redirect_uri=listener.redirect_uri,
-            environment=args.environment,
-        )
+        redirect_uri = listener.redirect_uri
+    credentials = exchange_code(
+        base_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        code=code,
+        redirect_uri=redirect_uri,
+        environment=args.environment,
+    )
     # Stored before the new access token is used (DESIGN §6): the pair is the only proof of this consent.
     store.write(credentials.stored_form())
     print(f"Stored the Gusto connection ({args.environment}) in {store.describe()}.\n")

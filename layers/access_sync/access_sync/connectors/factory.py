@@ -18,11 +18,11 @@ from access_sync.connectors.gusto.provisioner import GustoProvisioner
 from access_sync.connectors.gusto.syncer import GustoSyncer
 from access_sync.connectors.gusto.tokens import TokenManager
 from access_sync.errors import ConfigurationError
-from access_sync.models.secrets import GuruCredentials
+from access_sync.models.secrets import GuruCredentials, GustoCredentials
 from access_sync.observability import logger
 from access_sync.provisioning.service import Provisioner
 from access_sync.stores.lease import DynamoLease, FileLease, Lease, lease_key
-from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore, SecretStore
+from access_sync.stores.secrets import FileSecretStore, SecretStore
 from access_sync.sync.connector import SyncConnector
 
 
@@ -52,23 +52,23 @@ def guru_client(
 
 
 def gusto_refresh_lease(secrets: SecretStore, lease_table: str | None = None) -> Lease:
-    """One lease per credential: in DynamoDB when there is a table (AWS), else a lock file on this machine."""
-    if isinstance(secrets, FileSecretStore):
-        credential_id, lock_file = str(secrets.path.resolve()), secrets.path.with_name(f"{secrets.path.name}.lock")
-    elif isinstance(secrets, SecretsManagerStore):
-        credential_id = secrets.secret_id
-        digest = hashlib.sha256(credential_id.encode()).hexdigest()[:16]
-        lock_file = Path(tempfile.gettempdir()) / f"access-sync-gusto-{digest}.lock"
-    else:
-        raise ConfigurationError(f"Gusto credentials in {secrets.describe()} cannot be refreshed safely.")
+    """At most one token refresh per Gusto connection: a DynamoDB lease when there is a table (AWS), else a lock file.
+
+    The DynamoDB lease is keyed by the app's client id, which is the same whether a function names the secret
+    by ARN or an operator by name.
+    """
+    client_id = GustoCredentials.parse(secrets.read(), secrets.describe()).client_id
     if lease_table:
-        return DynamoLease(lease_table, lease_key("gusto", credential_id))
-    if isinstance(secrets, SecretsManagerStore):
-        logger.warning(
-            "no lease table: Gusto token refreshes are serialised on this machine only; set IDEMPOTENCY_TABLE "
-            "when other machines use the same secret",
-            extra={"lock_file": str(lock_file)},
-        )
+        return DynamoLease(lease_table, lease_key("gusto", client_id))
+    if isinstance(secrets, FileSecretStore):
+        return FileLease(secrets.path.with_name(f"{secrets.path.name}.lock"))
+    digest = hashlib.sha256(client_id.encode()).hexdigest()[:16]
+    lock_file = Path(tempfile.gettempdir()) / f"access-sync-gusto-{digest}.lock"
+    logger.warning(
+        "no lease table: Gusto token refreshes are serialised on this machine only; set IDEMPOTENCY_TABLE "
+        "when other machines use the same secret",
+        extra={"lock_file": str(lock_file)},
+    )
     return FileLease(lock_file)
 
 

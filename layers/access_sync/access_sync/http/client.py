@@ -3,7 +3,7 @@
 - 429, 502, 503, 504 and connection failures are retried with exponential backoff and jitter, honouring
   `Retry-After`; a request that may already have reached the server (read timeout, dropped reply, 500)
   is retried only when it is idempotent, so a POST is never sent twice by accident.
-- Absolute URLs taken from responses (Guru's Link header) must stay on the base URL's host, so a forged
+- Links taken from responses (Guru's Link header) are always sent to the base URL's host, so a forged
   link cannot carry our credentials elsewhere.
 - Error messages name the service, method, path and status, never headers, bodies or query secrets.
 """
@@ -94,7 +94,8 @@ class ApiClient:
     ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
-        self._host = httpx.URL(self.base_url).host
+        self._origin = httpx.URL(self.base_url).copy_with(raw_path=b"/", fragment=None)
+        self._host = self._origin.host
         self._http = httpx.Client(
             auth=auth,
             headers={"Accept": "application/json", "User-Agent": "access-sync/0.1", **(headers or {})},
@@ -117,11 +118,20 @@ class ApiClient:
         self._http.close()
 
     def url(self, path_or_url: str) -> str:
+        """Resolves a path or a link from a response against the base URL.
+
+        A link to another host (a proxy's name for the service, or a forged header) keeps its path and
+        query but is sent to our own host, so credentials never go anywhere else.
+        """
         if path_or_url.startswith(("http://", "https://")):
-            if httpx.URL(path_or_url).host != self._host:
-                raise UpstreamError(f"{self.service} sent a link to another host; refusing to follow it.")
-            return path_or_url
-        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+            link = httpx.URL(path_or_url)
+            if link.host == self._host:
+                return path_or_url
+            logger.warning("link to another host re-targeted at the base URL", extra={"service": self.service})
+            return str(self._origin.copy_with(raw_path=link.raw_path))
+        if path_or_url.startswith("/"):
+            return str(self._origin.copy_with(raw_path=path_or_url.encode()))
+        return f"{self.base_url}/{path_or_url}"
 
     def send(
         self,

@@ -47,12 +47,6 @@ def sync_and_report(
             checkpoint_max_age=checkpoint_max_age,
             progress=progress,
         )
-    except AccessSyncError as exc:
-        metrics.add_metric(name="SyncFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(exc, ReauthorizationRequired):
-            metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
-        logger.error("sync failed", extra={"reason": exc.message, "error": type(exc).__name__})
-        raise
     finally:
         metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=connector.requests)
         connector.close()

@@ -8,9 +8,9 @@
 | user       | admins that match no employee or contractor   | so that every admin stays visible                    |
 | grants     | GET /v1/companies/{uuid}/admins               | company:<uuid>:admin to the person with that email   |
 
-Matching: an admin's email is compared, ignoring letter case, with each person's `email` and
-`work_email`. Employees win over contractors, and the first match in Gusto's order wins, so the result
-does not depend on which list arrives first.
+Matching: an admin's email is compared, ignoring letter case, with each person's `email` (the address
+Gusto signs people in with; `work_email` is an HR field). Employees win over contractors, and the first
+match in Gusto's order wins, so the result does not depend on which list arrives first.
 
 Memory stays bounded: the admins (a handful) are fetched first and kept in `ctx.state`; employees and
 contractors stream through as two concurrent page chains (sync/pages.py). An employee match is written
@@ -24,7 +24,15 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 from access_sync.connectors.gusto.client import GustoClient
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
+from access_sync.models.snapshot import (
+    Entitlement,
+    Grant,
+    Resource,
+    ResourceRef,
+    ResourceType,
+    UserTrait,
+    entitlement_id,
+)
 from access_sync.sync.connector import SyncContext
 from access_sync.sync.pages import run_chains
 
@@ -171,13 +179,11 @@ class _AdminTable:
 
     def claim(self, kind: PersonType, person: dict[str, Any]) -> bool:
         """Records `person` as the match of its admins not yet claimed by this kind; True if it claimed any."""
-        emails = {str(value).lower() for value in (person.get("email"), person.get("work_email")) if value}
         claimed = False
-        for email in emails:
-            for entry in self._by_email.get(email, []):
-                if entry[kind] is None:
-                    entry[kind] = str(person["uuid"])
-                    claimed = True
+        for entry in self._by_email.get(str(person.get("email") or "").lower(), []):
+            if entry[kind] is None:
+                entry[kind] = str(person["uuid"])
+                claimed = True
         return claimed
 
 
@@ -207,7 +213,7 @@ class GustoSyncer:
             if ctx.deadline.should_stop():
                 return False
         company = ResourceRef(resource_type="company", id=state["company"])
-        entitlement = f"company:{company.id}:{ADMIN_SLUG}"
+        entitlement = entitlement_id(company, ADMIN_SLUG)
         if "admins" not in state:
             admins = [_admin_entry(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
             state.update(

@@ -36,17 +36,15 @@ from access_sync.stores.secrets import SecretStore
 
 BASE_URLS = {"production": "https://api.gusto.com", "demo": "https://api.gusto-demo.com"}
 REUSE_MARGIN = 300.0  # rule 3: refresh when five minutes or less are left
+REAUTHORIZE = (
+    "the Gusto connection was revoked or its refresh token was already used; re-authorise the app with "
+    "`access-sync connect gusto`, which stores a new refresh token in {store}."
+)
 
 
 def base_url_for(environment: str, override: str | None = None) -> str:
     """The secret's `environment` picks Gusto's host (the OAuth endpoints live on the API host)."""
     return (override or BASE_URLS[environment]).rstrip("/")
-
-
-REAUTHORIZE = (
-    "the Gusto connection was revoked or its refresh token was already used; re-authorise the app with "
-    "`access-sync connect gusto`, which stores a new refresh token in {store}."
-)
 
 
 def reauthorize_message(store: str, lost_answer: bool = False) -> str:
@@ -89,8 +87,7 @@ class TokenManager:
         self.lease = lease
         self._clock = clock
         self._credentials = self._parse(store.read())
-        self.environment = self._credentials.environment
-        self.base_url = base_url_for(self.environment, base_url)
+        self.base_url = base_url_for(self._credentials.environment, base_url)
         # Few, short retries: the lease is held meanwhile, and its TTL must outlast two token requests.
         self._oauth = ApiClient(
             "Gusto",
