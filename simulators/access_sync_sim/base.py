@@ -115,6 +115,9 @@ class _LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 128
     root_url = ""
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client hanging up mid-answer is normal (timeouts, tests); real servers don't print tracebacks."""
+
 
 def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from access_sync.connectors.gusto.tokens import _TokenAnswer
+from access_sync.connectors.gusto.tokens import TokenAnswer
 from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
 from access_sync.models.secrets import GustoCredentials
@@ -228,7 +228,7 @@ def exchange_code(
     finally:
         oauth.close()
     try:
-        answer = _TokenAnswer.model_validate_json(response.content)
+        answer = TokenAnswer.model_validate_json(response.content)
     except ValidationError:
         answer = None
     if answer is None or answer.refresh_token is None or answer.token_type.lower() != "bearer":

@@ -54,7 +54,7 @@ def reauthorize_message(store: str, lost_answer: bool = False) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
-class _TokenAnswer(BaseModel):
+class TokenAnswer(BaseModel):
     """The token endpoint's JSON (reference §2.3); `created_at` is ignored: expiry counts from our own clock."""
 
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
@@ -176,7 +176,7 @@ class TokenManager:
         )
         return answer.access_token.get_secret_value()
 
-    def _request_tokens(self, credentials: GustoCredentials) -> _TokenAnswer:
+    def _request_tokens(self, credentials: GustoCredentials) -> TokenAnswer:
         # Form body: Gusto rejects a client_secret in the query string.
         response = self._oauth.send(
             "POST",
@@ -189,7 +189,7 @@ class TokenManager:
             },
         )
         try:
-            answer = _TokenAnswer.model_validate_json(response.content)
+            answer = TokenAnswer.model_validate_json(response.content)
         except ValidationError:
             raise UpstreamError("Gusto's token endpoint answered without a usable access token.") from None
         if answer.token_type.lower() != "bearer":
