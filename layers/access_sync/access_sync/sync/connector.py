@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
+from access_sync.http.client import ApiClient
 from access_sync.models.snapshot import ResourceType
 from access_sync.snapshot.writer import RecordSink
 from access_sync.sync.deadline import Deadline
@@ -38,3 +39,31 @@ class SyncConnector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class _ApiBacked(Protocol):
+    api: ApiClient
+
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_ApiBacked)
+
+
+class ClientSyncer(Generic[ClientT]):
+    """What every syncer shares: its API client, the client's base URL and request count, closing it."""
+
+    def __init__(self, client: ClientT, concurrency: int) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    @property
+    def base_url(self) -> str:
+        return self.client.api.base_url
+
+    @property
+    def requests(self) -> int:
+        return self.client.api.requests
+
+    def close(self) -> None:
+        self.client.close()

@@ -16,7 +16,7 @@ from typing import Any
 
 from access_sync.connectors.guru.client import GuruClient, member_path
 from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
-from access_sync.sync.connector import SyncContext
+from access_sync.sync.connector import ClientSyncer, SyncContext
 from access_sync.sync.pages import run_chains
 
 RESOURCE_TYPES = [
@@ -77,24 +77,12 @@ def membership_grant(group_id: str, member: dict[str, Any]) -> Grant:
     return Grant.of(f"group:{group_id}:member", ResourceRef(resource_type="user", id=principal))
 
 
-class GuruSyncer:
+class GuruSyncer(ClientSyncer[GuruClient]):
     name = "guru"
     resource_types = RESOURCE_TYPES
 
     def __init__(self, client: GuruClient, concurrency: int = 16) -> None:
-        self.client = client
-        self.concurrency = concurrency
-
-    @property
-    def base_url(self) -> str:
-        return self.client.base_url
-
-    @property
-    def requests(self) -> int:
-        return self.client.api.requests
-
-    def close(self) -> None:
-        self.client.close()
+        super().__init__(client, concurrency)
 
     def sync(self, ctx: SyncContext) -> bool:
         state = ctx.state

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from access_sync.connectors.gusto.tokens import TokenAnswer
+from access_sync.connectors.gusto.tokens import TokenAnswer, oauth_error_code
 from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
 from access_sync.models.secrets import GustoCredentials
@@ -175,11 +175,7 @@ class CallbackListener:
 
 
 def _exchange_error(response: httpx.Response) -> AccessSyncError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = str(body.get("error") or "") if isinstance(body, dict) else ""
+    error = oauth_error_code(response)
     if error == "invalid_grant":
         return CredentialsError(
             "Gusto refused the authorization code (it expires after 10 minutes, works only once and only with the "

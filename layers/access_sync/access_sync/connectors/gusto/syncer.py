@@ -33,7 +33,7 @@ from access_sync.models.snapshot import (
     UserTrait,
     entitlement_id,
 )
-from access_sync.sync.connector import SyncContext
+from access_sync.sync.connector import ClientSyncer, SyncContext
 from access_sync.sync.pages import run_chains
 
 RESOURCE_TYPES = [
@@ -187,24 +187,12 @@ class _AdminTable:
         return claimed
 
 
-class GustoSyncer:
+class GustoSyncer(ClientSyncer[GustoClient]):
     name = "gusto"
     resource_types = RESOURCE_TYPES
 
     def __init__(self, client: GustoClient, concurrency: int = 2) -> None:
-        self.client = client
-        self.concurrency = concurrency
-
-    @property
-    def base_url(self) -> str:
-        return self.client.base_url
-
-    @property
-    def requests(self) -> int:
-        return self.client.api.requests
-
-    def close(self) -> None:
-        self.client.close()
+        super().__init__(client, concurrency)
 
     def sync(self, ctx: SyncContext) -> bool:
         state = ctx.state

@@ -54,6 +54,15 @@ def reauthorize_message(store: str, lost_answer: bool = False) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
+def oauth_error_code(response: httpx.Response) -> str:
+    """RFC 6749's `error` field of a token endpoint answer (e.g. invalid_grant), or "" when there is none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error") or "") if isinstance(body, dict) else ""
+
+
 class TokenAnswer(BaseModel):
     """The token endpoint's JSON (reference §2.3); `created_at` is ignored: expiry counts from our own clock."""
 
@@ -197,11 +206,7 @@ class TokenManager:
         return answer
 
     def _oauth_error(self, response: httpx.Response) -> AccessSyncError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        error = str(body.get("error") or "") if isinstance(body, dict) else ""
+        error = oauth_error_code(response)
         if error == "invalid_grant":
             return ReauthorizationRequired(reauthorize_message(self.store.describe()))
         if error == "invalid_client" or response.status_code == 401:
