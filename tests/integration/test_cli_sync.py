@@ -1,0 +1,75 @@
+"""`access-sync sync` as a user runs it: to a folder or to S3, with one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from access_sync.cli.main import main
+from access_sync.snapshot.reader import SnapshotReader
+from access_sync.stores.s3 import S3BlobStore
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
+from tests.helpers import read_snapshot
+
+
+@pytest.fixture
+def guru_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    sim = GuruSimulator(members=120, groups=5)
+    monkeypatch.setenv("GURU_USER_EMAIL", sim.ADMIN_EMAIL)
+    monkeypatch.setenv("GURU_API_TOKEN", sim.ADMIN_TOKEN)
+    with sim.serve() as root:
+        yield f"{root}/api/v1"
+
+
+def test_sync_guru_into_a_folder(guru_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", "guru", "--base-url", guru_url, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "guru sync" in out and "complete" in out and str(tmp_path) in out
+    assert read_snapshot(tmp_path, "guru")["manifest"]["counts"]["resources"]["user"] == 120
+
+
+def test_sync_guru_into_s3(guru_url: str, aws: None) -> None:
+    boto3.client("s3").create_bucket(Bucket="reviews")
+    assert main(["sync", "guru", "--base-url", guru_url, "--out", "s3://reviews/access"]) == 0
+    reader = SnapshotReader.latest(S3BlobStore("reviews", "access"), "guru")
+    assert reader is not None and reader.manifest.counts.resources["user"] == 120
+
+
+def test_sync_gusto_with_a_credentials_file_rotates_it_in_place(tmp_path: Path) -> None:
+    sim = GustoSimulator(access_token_ttl=120)
+    credentials = tmp_path / "gusto.json"
+    credentials.write_text(json.dumps(sim.issue_credentials()))
+    with sim.serve() as root:
+        for _ in range(2):
+            args = ["sync", "gusto", "--credentials", str(credentials), "--base-url", root, "--out", str(tmp_path)]
+            assert main(args) == 0
+    stored = json.loads(credentials.read_text())
+    assert sim.refresh_token_valid(stored["refresh_token"]) and sim.refresh_count >= 1
+
+
+def test_missing_guru_credentials_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", "guru", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "GURU_USER_EMAIL" in err and "Traceback" not in err
+
+
+def test_wrong_guru_token_is_exit_3_without_the_token(
+    guru_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GURU_API_TOKEN", "definitely-wrong-token")
+    assert main(["sync", "guru", "--base-url", guru_url, "--out", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert "HTTP 401" in err and "definitely-wrong-token" not in err
+    assert not (tmp_path / "snapshots/connector=guru/latest.json").exists()
+
+
+def test_an_unreachable_api_is_exit_6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GURU_USER_EMAIL", "a@x.com")
+    monkeypatch.setenv("GURU_API_TOKEN", "t")
+    monkeypatch.setattr("access_sync.http.client.time.sleep", lambda _: None)
+    assert main(["sync", "guru", "--base-url", "http://127.0.0.1:9/api/v1", "--out", str(tmp_path)]) == 6

@@ -1,0 +1,81 @@
+"""The engine's contract: checkpoints, resumption and what happens to stale ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from access_sync.models.events import SyncEvent
+from access_sync.models.snapshot import Resource, ResourceType
+from access_sync.snapshot.layout import checkpoint_key
+from access_sync.stores.blob import LocalBlobStore
+from access_sync.sync.connector import SyncContext
+from access_sync.sync.deadline import Deadline
+from access_sync.sync.engine import run_sync
+from tests.helpers import read_snapshot
+
+
+class CountingConnector:
+    """Writes `total` users, `per_call` per page, resumable through ctx.state."""
+
+    name = "guru"
+    base_url = "http://fake.test"
+    resource_types = [ResourceType(id="user", display_name="User", traits=["user"])]
+
+    def __init__(self, total: int = 10) -> None:
+        self.total = total
+        self.requests = 0
+
+    def sync(self, ctx: SyncContext) -> bool:
+        while ctx.state.get("next", 0) < self.total:
+            i = ctx.state.get("next", 0)
+            self.requests += 1
+            ctx.sink.resource(Resource(resource_type="user", id=f"u{i}", display_name=f"U{i}"))
+            ctx.state["next"] = i + 1
+            if ctx.deadline.should_stop():
+                return False
+        return True
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def stop_after(checks: int) -> Deadline:
+    remaining = [100.0] * checks + [0.0]
+    return Deadline(lambda: remaining.pop(0) if len(remaining) > 1 else remaining[0], margin=1.0)
+
+
+def test_an_interrupted_sync_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    first = run_sync(CountingConnector(), store, SyncEvent(connector="guru"), deadline=stop_after(3))
+    assert first.status == "in_progress"
+    assert not (tmp_path / "snapshots/connector=guru/latest.json").exists()
+    second = run_sync(CountingConnector(), store, SyncEvent.model_validate(first.model_dump()))
+    assert second.status == "complete" and second.sync_id == first.sync_id and second.invocations == 2
+    snapshot = read_snapshot(tmp_path, "guru")
+    assert [r["id"] for r in snapshot["resources"]] == [f"u{i}" for i in range(10)]
+    assert snapshot["manifest"]["source"]["requests"] == 10
+    assert not (tmp_path / checkpoint_key("guru", first.sync_id)).exists()
+
+
+def test_a_checkpoint_older_than_the_limit_is_discarded_and_the_sync_starts_afresh(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    first = run_sync(CountingConnector(), store, SyncEvent(connector="guru"), deadline=stop_after(3), clock=lambda: now)
+    later = now + timedelta(hours=25)
+    second = run_sync(
+        CountingConnector(),
+        store,
+        SyncEvent.model_validate(first.model_dump()),
+        clock=lambda: later,
+        checkpoint_max_age=24 * 3600,
+    )
+    assert second.status == "complete" and second.sync_id != first.sync_id and not second.resumed_from_checkpoint
+    assert len(read_snapshot(tmp_path, "guru")["resources"]) == 10
+    assert not (tmp_path / checkpoint_key("guru", first.sync_id)).exists()
+
+
+def test_a_missing_checkpoint_starts_afresh(tmp_path: Path) -> None:
+    event = SyncEvent(connector="guru", status="in_progress", sync_id="20261122T120000Z-deadbeef")
+    result = run_sync(CountingConnector(), LocalBlobStore(tmp_path), event)
+    assert result.status == "complete" and result.sync_id != event.sync_id
