@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/access_sync/access_sync simulators functions benchmarks
+	$(BIN)/mypy layers/access_sync/access_sync simulators functions benchmarks tests
 
 test: lint typecheck
 	$(BIN)/pytest

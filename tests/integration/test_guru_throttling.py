@@ -15,11 +15,11 @@ from access_sync.sync.engine import run_sync
 from access_sync_sim.guru import GuruSimulator
 from tests.helpers import read_snapshot
 
-TEAM = {"members": 900, "groups": 30}
+MEMBERS, GROUPS = 900, 30
 
 
 def sync(sim: GuruSimulator, out: Path) -> tuple[GuruSyncer, float]:
-    credentials = GuruCredentials(user_email=sim.ADMIN_EMAIL, api_token=sim.ADMIN_TOKEN)  # type: ignore[arg-type]
+    credentials = GuruCredentials(user_email=sim.ADMIN_EMAIL, api_token=sim.ADMIN_TOKEN)
     client = GuruClient(credentials, "http://guru.test/api/v1", transport=sim.transport(), concurrency=16)
     syncer = GuruSyncer(client, concurrency=16)
     started = time.monotonic()
@@ -34,11 +34,13 @@ def content(out: Path) -> dict[str, list[str]]:
 
 
 def test_a_429_storm_slows_the_sync_down_without_failing_it(tmp_path: Path) -> None:
-    calm, _ = sync(GuruSimulator(**TEAM, latency=0.005), tmp_path / "calm")
+    calm, _ = sync(GuruSimulator(members=MEMBERS, groups=GROUPS, latency=0.005), tmp_path / "calm")
     assert calm.client.api.concurrency is not None and calm.client.api.concurrency.throttled == 0
 
     # 20 requests a second, where 16 in flight at 5 ms would ask for ~3,000.
-    stormy_sim = GuruSimulator(**TEAM, latency=0.005, rate_limit_per_second=20, send_retry_after=True)
+    stormy_sim = GuruSimulator(
+        members=MEMBERS, groups=GROUPS, latency=0.005, rate_limit_per_second=20, send_retry_after=True
+    )
     stormy, stormy_seconds = sync(stormy_sim, tmp_path / "stormy")
 
     limiter = stormy.client.api.concurrency

@@ -9,7 +9,7 @@ from access_sync.connectors.guru.client import GuruClient, next_page_url
 from access_sync.errors import CredentialsError
 from access_sync.models.secrets import GuruCredentials
 
-CREDS = GuruCredentials(user_email="admin@example.com", api_token="tok-secret-123")  # type: ignore[arg-type]
+CREDS = GuruCredentials(user_email="admin@example.com", api_token="tok-secret-123")
 
 
 @pytest.mark.parametrize(
