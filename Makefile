@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# sam build needs a python3.12 on PATH (the Lambda runtime); pyenv provides one on dev machines.
-PY312_DIR := $(shell p=$$(command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1); [ -n "$$p" ] && dirname $$p)
+# sam build needs a python3.12 on PATH (the Lambda runtime): pyenv's if there is one, else a working python3.12.
+PY312_DIR := $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) $$(command -v python3.12); do \
+	"$$p" -c "" 2>/dev/null && dirname "$$p" && break; done)
 
 .PHONY: venv test lint typecheck unit demo bench build validate clean
 
@@ -37,6 +38,7 @@ validate: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam validate --lint
 
 build: $(STAMP)
+	@test -n "$(PY312_DIR)" || { echo "sam build needs python3.12 on PATH (e.g. pyenv install 3.12)"; exit 1; }
 	PATH="$(PY312_DIR):$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
 clean:
