@@ -73,16 +73,24 @@ class Simulator:
         with self._count_lock:
             self.requests += 1
             self.request_log.append((request.method, request.url.raw_path.decode()))
-        if self.latency:
-            time.sleep(self.latency)
+        started = time.monotonic()
         fault = self.faults.next_fault()
         if fault == "drop":
+            self._wait_out_latency(started)
             raise DropConnection()
         if fault is not None:
             send_retry_after = fault == 429 and self.faults.retry_after is not None
             headers = {"Retry-After": str(self.faults.retry_after)} if send_retry_after else None
-            return json_response(int(fault), {"message": "injected fault"}, headers)
-        return self.route(request)
+            response = json_response(int(fault), {"message": "injected fault"}, headers)
+        else:
+            response = self.route(request)
+        self._wait_out_latency(started)
+        return response
+
+    def _wait_out_latency(self, started: float) -> None:
+        """`latency` is the whole time to answer, like a real service's; our own work counts toward it."""
+        if self.latency:
+            time.sleep(max(0.0, self.latency - (time.monotonic() - started)))
 
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport that answers in-process, dropped connections included."""

@@ -2,9 +2,10 @@
 
 A *chain* is one paged list (Guru's members, one group's members): its pages come one after another,
 because each page names the next. Different chains are independent, so up to `workers` pages of
-different chains are fetched concurrently. Continuing chains go first, so a long chain (the critical
-path) is never starved by new short ones. Cursors are updated only after a page was handled, so they
-can be saved in a checkpoint at any point between pages.
+different chains are fetched concurrently. A chain's next page is requested as soon as its current
+page arrives, before that page is written, so a long chain (the critical path, e.g. Guru's /members)
+never waits for the writer or for new short chains. When asked to stop, no new page is requested and
+every page already in flight is written first, so the returned cursors are exact for a checkpoint.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def run_chains(
     """Runs chains until all are exhausted (True) or the deadline asks to stop (False).
 
     `cursors` maps chain key → URL of its next page and is updated in place; `more()` supplies new
-    chains (key, first URL) when there is room, and None when there are no more.
+    chains (key, first URL) when there is room, and None when there are no more. A cursor may point at a
+    page in flight; every page in flight is fetched and handled before this returns, so the cursors are
+    right whenever it returns.
     """
     ready = deque(cursors)
     in_flight: dict[Future[Page], str] = {}
@@ -49,15 +52,22 @@ def run_chains(
             if not in_flight:
                 return not stopping
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            pages = []
             for future in done:
                 key = in_flight.pop(future)
                 items, next_url = future.result()
-                handle(key, items)
                 if next_url:
                     cursors[key] = next_url
-                    ready.appendleft(key)
+                    if stopping:
+                        ready.append(key)
+                    else:
+                        # Ask for the next page before writing this one: a chain never waits on the writer.
+                        in_flight[pool.submit(fetch, next_url)] = key
                 else:
                     del cursors[key]
+                pages.append((key, items))
+            for key, items in pages:
+                handle(key, items)
             stopping = stopping or deadline.should_stop()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
