@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gusto-port", type=int, default=8082)
     parser.add_argument("--members", type=int, default=40, help="Guru team members")
     parser.add_argument("--groups", type=int, default=6, help="Guru groups, All Members included")
+    parser.add_argument("--memberships", type=int, default=None, help="Guru memberships (default 3 × members)")
     parser.add_argument("--employees", type=int, default=30, help="Gusto employees")
     parser.add_argument("--contractors", type=int, default=8, help="Gusto contractors")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     args = parser.parse_args(argv)
 
-    guru = GuruSimulator(members=args.members, groups=args.groups, latency=args.latency)
+    guru = GuruSimulator(members=args.members, groups=args.groups, memberships=args.memberships, latency=args.latency)
     gusto = GustoSimulator(employees=args.employees, contractors=args.contractors, latency=args.latency)
     with guru.serve(port=args.guru_port) as guru_url, gusto.serve(port=args.gusto_port) as gusto_url:
         print(f"Guru   {guru_url}/api/v1   GURU_USER_EMAIL={guru.ADMIN_EMAIL} GURU_API_TOKEN={guru.ADMIN_TOKEN}")

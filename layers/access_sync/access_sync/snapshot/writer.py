@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 from collections import Counter
 from contextlib import AbstractContextManager, suppress
 from typing import Protocol
@@ -22,6 +23,7 @@ from access_sync.snapshot.layout import segment_key
 from access_sync.stores.blob import BlobStore, BlobWriter
 
 _COPY_CHUNK = 1024 * 1024
+_LINE_BUFFER = 256 * 1024
 
 
 class RecordSink(Protocol):
@@ -69,14 +71,17 @@ class _Segment:
     def __init__(self, store: BlobStore, key: str) -> None:
         self._context: AbstractContextManager[BlobWriter] = store.open_writer(key, "application/gzip")
         self.raw = _HashingWriter(self._context.__enter__())
-        # mtime=0 keeps the bytes of equal content equal, run after run.
-        self.gzip = gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=6, mtime=0)
+        # mtime=0 keeps the bytes of equal content equal, run after run. Level 5 compresses JSON lines almost
+        # as well as 6 at a clearly lower CPU cost, and the sync's one writer thread is its busiest.
+        self.gzip = gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=5, mtime=0)
+        # One compress call per buffer instead of one per record.
+        self.lines = io.BufferedWriter(self.gzip, buffer_size=_LINE_BUFFER)
 
     def write(self, line: bytes) -> None:
-        self.gzip.write(line)
+        self.lines.write(line)
 
     def close(self) -> None:
-        self.gzip.close()
+        self.lines.close()  # flushes into the gzip stream and closes it
         self._context.__exit__(None, None, None)
 
     def abort(self) -> None:
