@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gusto-port", type=int, default=8082)
     parser.add_argument("--members", type=int, default=40, help="Guru team members")
     parser.add_argument("--groups", type=int, default=6, help="Guru groups, All Members included")
-    parser.add_argument("--memberships", type=int, default=None, help="Guru memberships (default 3 × members)")
+    parser.add_argument("--memberships", type=int, default=None, help="Guru memberships (default 3 x members)")
     parser.add_argument("--employees", type=int, default=30, help="Gusto employees")
     parser.add_argument("--contractors", type=int, default=8, help="Gusto contractors")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
