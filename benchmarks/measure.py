@@ -19,6 +19,7 @@ class ProcessRun:
     exit_code: int
     wall_seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
     output: str  # stdout and stderr, for the report when the run failed
 
 
@@ -39,8 +40,9 @@ def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float
             killer.cancel()
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
-    # ru_maxrss is in KiB on Linux.
-    return ProcessRun(process.returncode, wall, usage.ru_maxrss / 1024, log.read_text(errors="replace"))
+    cpu = usage.ru_utime + usage.ru_stime
+    peak_mb = usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    return ProcessRun(process.returncode, wall, peak_mb, cpu, log.read_text(errors="replace"))
 
 
 # Times exactly what Lambda's runtime does on a cold start: load the handler file as a module.

@@ -2,15 +2,16 @@
 
 The parent starts `serve` through multiprocessing and talks to it over a pipe: the simulator process builds
 the organisation, starts listening on a loopback port, sends back what it serves (`Served`), waits for the
-parent to say the sync is over, and answers with the number of requests it received.
+parent to say the sync is over, and answers with the requests it received and the CPU time it used.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -40,10 +41,16 @@ Org = GuruOrg | GustoCompany
 class Served:
     """What a correct sync of the served organisation must do and produce."""
 
-    base_url: str  # the client's base URL, not the server root
+    base_url: str  # the client's base URL; before serving, only its path under the server root
     list_sizes: dict[str, int]  # items in each paged list, keyed by the list's path
     expected_counts: dict[str, Any]  # the manifest `counts` a correct sync writes
     credentials: dict[str, str] | None  # Gusto's credential file; Guru's come from the environment
+
+
+@dataclass(frozen=True)
+class Answered:
+    requests: int
+    cpu_seconds: float  # CPU time the simulator process spent serving
 
 
 def _build(org: Org, latency: float) -> tuple[Simulator, Served]:
@@ -57,27 +64,26 @@ def _build(org: Org, latency: float) -> tuple[Simulator, Served]:
             "entitlements": counts["groups"],
             "grants": counts["memberships"],
         }
-        return guru, Served("", sizes, expected, None)
-    gusto = GustoSimulator(
-        employees=org.employees, contractors=org.contractors, admins=org.admins, latency=latency
-    )
-    expected = gusto.expected_counts()
+        return guru, Served("/api/v1", sizes, expected, None)
+    gusto = GustoSimulator(employees=org.employees, contractors=org.contractors, admins=org.admins, latency=latency)
+    company = gusto.expected_counts()
     sizes = {
-        "employees": expected["resources"]["employee"],
-        "contractors": expected["resources"]["contractor"],
+        "employees": company["resources"]["employee"],
+        "contractors": company["resources"]["contractor"],
         "admins": len(gusto.admin_emails()),
     }
-    return gusto, Served("", sizes, expected, gusto.issue_credentials())
+    return gusto, Served("", sizes, company, gusto.issue_credentials())
 
 
 def serve(org: Org, latency: float, pipe: Connection) -> None:
-    """Runs in the simulator process until the parent asks for the request count or goes away."""
+    """Runs in the simulator process until the parent asks what it answered, or goes away."""
     simulator, served = _build(org, latency)
     with simulator.serve() as root, suppress(EOFError):
-        suffix = "/api/v1" if isinstance(org, GuruOrg) else ""
-        pipe.send(Served(root + suffix, served.list_sizes, served.expected_counts, served.credentials))
+        pipe.send(replace(served, base_url=root + served.base_url))
+        # process_time() counts every server thread: how busy the simulator was, to tell who limited the pace.
+        setup = time.process_time()
         pipe.recv()
-        pipe.send(simulator.requests)
+        pipe.send(Answered(simulator.requests, time.process_time() - setup))
 
 
 class SimulatorProcess:
@@ -87,11 +93,11 @@ class SimulatorProcess:
         self.served = served
         self._pipe = pipe
 
-    def requests(self) -> int:
-        """Ends the simulator (call it once the sync is over); returns how many requests it answered."""
+    def finish(self) -> Answered:
+        """Ends the simulator (call it once the sync is over); returns what it answered."""
         self._pipe.send("done")
-        count: int = self._pipe.recv()
-        return count
+        answered: Answered = self._pipe.recv()
+        return answered
 
 
 @contextmanager

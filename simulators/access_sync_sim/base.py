@@ -130,6 +130,9 @@ class _LoopbackServer(ThreadingHTTPServer):
 def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the body would wait for the client's
+        # delayed ACK (~40 ms), far more than the latency being simulated.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: object) -> None:
             """Keeps the server quiet; tests and the demo print what matters."""

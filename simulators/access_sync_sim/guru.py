@@ -225,6 +225,8 @@ class GuruSimulator(Simulator):
         self._members_of.extend(range(0) for _ in range(groups - 1 - filled_groups))
 
         self._lock = threading.Lock()
+        self._groups_by_member: list[list[int]] | None = None
+        self._users: dict[int, Record] = {}
         self._joined_at: dict[tuple[int, int], str] = {}
         self.mutations: list[tuple[str, str, str]] = []
 
@@ -439,13 +441,22 @@ class GuruSimulator(Simulator):
     # ------------------------------------------------------------------ memberships
 
     def _groups_of(self, start: int, stop: int) -> list[list[int]]:
-        """The groups of members `start`..`stop - 1`, found with two bisections per group."""
-        groups: list[list[int]] = [[] for _ in range(start, stop)]
-        for group, members in enumerate(self._members_of):
-            first = bisect_left(members, start)
-            for member in members[first : bisect_left(members, stop, first)]:
-                groups[member - start].append(group)
-        return groups
+        """The groups of members `start`..`stop - 1`, from an index built on first use."""
+        with self._lock:
+            if self._groups_by_member is None:
+                index: list[list[int]] = [[] for _ in range(self._members)]
+                for group, members in enumerate(self._members_of):
+                    for member in members:
+                        index[member].append(group)
+                self._groups_by_member = index
+            return self._groups_by_member[start:stop]
+
+    def _reindex(self, member: int, group: int, joined: bool) -> None:
+        """Keeps the member → groups index in step; lists are replaced, never edited, so readers stay safe."""
+        if self._groups_by_member is None:
+            return
+        current = self._groups_by_member[member]
+        self._groups_by_member[member] = sorted({*current, group} if joined else set(current) - {group})
 
     def _add(self, group: int, member: int) -> None:
         """Adds under `self._lock`; an existing membership is left alone."""
@@ -456,6 +467,7 @@ class GuruSimulator(Simulator):
         changed = array("i", members)
         changed.insert(pos, member)
         self._members_of[group] = changed
+        self._reindex(member, group, joined=True)
         self._joined_at[(group, member)] = _guru_time(time.time_ns() // 1_000_000)
         self.mutations.append(("POST", self._group_ids[group], self.member_email(member)))
 
@@ -468,6 +480,7 @@ class GuruSimulator(Simulator):
         changed = array("i", members)
         del changed[pos]
         self._members_of[group] = changed
+        self._reindex(member, group, joined=False)
         self._joined_at.pop((group, member), None)
         self.mutations.append(("DELETE", self._group_ids[group], self.member_email(member)))
         return True
@@ -485,6 +498,13 @@ class GuruSimulator(Simulator):
         return _TEAM_CREATED_MS + group * 3_600_000 + group * 104_729 % 1000
 
     def _user(self, index: int) -> Record:
+        """A member's user record; rendered once and reused, as each appears in several listings."""
+        cached = self._users.get(index)
+        if cached is None:
+            cached = self._users[index] = self._render_user(index)
+        return cached
+
+    def _render_user(self, index: int) -> Record:
         pending = self._pending_every > 0 and index >= 2 and (index + 1) % self._pending_every == 0
         if index == 0:
             first, last = "Ada", "Admin"

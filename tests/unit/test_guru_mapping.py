@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from access_sync.connectors.guru.syncer import group_resource, member_entitlement, membership_grant, user_resource
+from access_sync.connectors.guru.syncer import group_resource, member_entitlement, member_principal, user_resource
 
 MEMBER = {
     "id": "newuser@example.com",
@@ -45,8 +45,6 @@ def test_a_group_has_a_member_entitlement_for_assignment() -> None:
     assert entitlement.resource.model_dump() == {"resource_type": "group", "id": "g1"}
 
 
-def test_a_membership_is_one_grant_to_the_member() -> None:
-    grant = membership_grant("g1", {"id": "jane@company.com", "user": {"email": "jane@company.com"}})
-    assert grant.id == "group:g1:member:user:jane@company.com"
-    assert grant.entitlement == "group:g1:member"
-    assert grant.principal.model_dump() == {"resource_type": "user", "id": "jane@company.com"}
+def test_a_membership_belongs_to_the_member_id_or_else_the_email() -> None:
+    assert member_principal({"id": "jane@company.com", "user": {"email": "jane@company.com"}}) == "jane@company.com"
+    assert member_principal({"user": {"email": "no.id@company.com"}}) == "no.id@company.com"

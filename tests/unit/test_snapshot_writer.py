@@ -6,7 +6,9 @@ import gzip
 import hashlib
 from pathlib import Path
 
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef
+import pytest
+
+from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, grant_line
 from access_sync.snapshot.writer import SnapshotWriter
 from access_sync.stores.blob import LocalBlobStore
 from tests.helpers import read_jsonl_gz
@@ -70,3 +72,13 @@ def test_abort_leaves_no_partial_segment(tmp_path: Path) -> None:
     write_users(writer, range(3))
     writer.abort()
     assert not list((tmp_path / FOLDER).rglob("*.jsonl.gz*"))
+
+
+@pytest.mark.parametrize(
+    "principal_id",
+    ["jane@example.com", 'quote"and\\backslash', "tab\there", "ünïcødé@例え.jp", "line\nbreak", "\x00ctl"],
+)
+def test_the_fast_grant_line_is_byte_for_byte_the_model_line(principal_id: str) -> None:
+    entitlement = "group:5f1c2e0a-1111-2222-3333-444455556666:member"
+    model = Grant.of(entitlement, ResourceRef(resource_type="user", id=principal_id)).to_line()
+    assert grant_line(entitlement, "user", principal_id) == model

@@ -5,6 +5,7 @@ Records are frozen pydantic models; `to_line()` gives the JSON line written to t
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring as _json_string
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +91,19 @@ def entitlement_id(resource: ResourceRef, slug: str) -> str:
 def grant_id(entitlement: str, principal: ResourceRef) -> str:
     """baton's `<entitlement id>:<principal type>:<principal id>` form."""
     return f"{entitlement}:{principal.resource_type}:{principal.id}"
+
+
+def grant_line(entitlement: str, principal_type: str, principal_id: str) -> bytes:
+    """Exactly `Grant.of(entitlement, ResourceRef(...)).to_line()`, without building models.
+
+    Grants are the bulk of a snapshot (600,000 memberships in a large Guru team), and the models cost
+    six times more than the line itself.
+    """
+    gid = f"{entitlement}:{principal_type}:{principal_id}"
+    return (
+        f'{{"id":{_json_string(gid)},"entitlement":{_json_string(entitlement)},"principal":'
+        f'{{"resource_type":{_json_string(principal_type)},"id":{_json_string(principal_id)}}}}}\n'
+    ).encode()
 
 
 class ResourceType(_Record):

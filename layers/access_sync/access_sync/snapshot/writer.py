@@ -18,7 +18,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from access_sync.models.snapshot import RECORD_FILES, Entitlement, FileInfo, Grant, Resource
+from access_sync.models.snapshot import RECORD_FILES, Entitlement, FileInfo, Grant, Resource, grant_line
 from access_sync.snapshot.layout import segment_key
 from access_sync.stores.blob import BlobStore, BlobWriter
 
@@ -34,6 +34,10 @@ class RecordSink(Protocol):
     def entitlement(self, record: Entitlement) -> None: ...
 
     def grant(self, record: Grant) -> None: ...
+
+    def grant_to(self, entitlement: str, principal_type: str, principal_id: str) -> None:
+        """The same as `grant(Grant.of(...))`, for connectors that write very many grants."""
+        ...
 
 
 class FileState(BaseModel):
@@ -108,6 +112,9 @@ class SnapshotWriter:
 
     def grant(self, record: Grant) -> None:
         self._write("grants.jsonl.gz", record.to_line())
+
+    def grant_to(self, entitlement: str, principal_type: str, principal_id: str) -> None:
+        self._write("grants.jsonl.gz", grant_line(entitlement, principal_type, principal_id))
 
     def _write(self, file_name: str, line: bytes) -> None:
         segment = self._open.get(file_name)

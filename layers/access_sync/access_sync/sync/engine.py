@@ -68,6 +68,10 @@ class _ProgressSink:
         self.inner.grant(record)
         self._tick("grants")
 
+    def grant_to(self, entitlement: str, principal_type: str, principal_id: str) -> None:
+        self.inner.grant_to(entitlement, principal_type, principal_id)
+        self._tick("grants")
+
 
 def _load_checkpoint(store: BlobStore, event: SyncEvent, max_age: float, now: datetime) -> Checkpoint | None:
     if not event.resumes or event.sync_id is None:

@@ -1,23 +1,98 @@
 """Fetching several paged lists at once while one thread writes every record.
 
 A *chain* is one paged list (Guru's members, one group's members): its pages come one after another,
-because each page names the next. Different chains are independent, so up to `workers` pages of
-different chains are fetched concurrently. A chain's next page is requested as soon as its current
-page arrives, before that page is written, so a long chain (the critical path, e.g. Guru's /members)
-never waits for the writer or for new short chains. When asked to stop, no new page is requested and
-every page already in flight is written first, so the returned cursors are exact for a checkpoint.
+because each page names the next. Each worker owns one chain at a time and asks for the chain's next
+page as soon as the current one arrives, so a long chain (the critical path) never waits for the writer.
+Pages go to the writer (the calling thread) through a bounded queue, which keeps memory bounded and
+slows fetching when writing falls behind. Cursors are updated only by the writer, after a page was
+handled, so they can be saved in a checkpoint at any point between pages.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from access_sync.sync.deadline import Deadline
 
 Page = tuple[list[dict[str, Any]], str | None]
+# (chain key, items, next URL) for a page; (chain key, None, first URL) when a worker takes up a chain.
+_Event = tuple[str, list[dict[str, Any]] | None, str | None]
+
+
+class _Chains:
+    """Worker threads fetch; the calling thread (the only writer) handles pages and moves the cursors."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Page],
+        cursors: dict[str, str],
+        handle: Callable[[str, list[dict[str, Any]]], None],
+        more: Callable[[], tuple[str, str] | None],
+        workers: int,
+    ) -> None:
+        self.fetch, self.cursors, self.handle, self.more = fetch, cursors, handle, more
+        self.workers = max(1, workers)
+        self.events: queue.Queue[_Event | BaseException | None] = queue.Queue(maxsize=2 * self.workers)
+        self.pending = list(cursors.items())
+        self.take_lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def take(self) -> tuple[str, str] | None:
+        with self.take_lock:
+            return self.pending.pop(0) if self.pending else self.more()
+
+    def work(self) -> None:
+        try:
+            while not self.stop.is_set() and (chain := self.take()):
+                key, url = chain
+                self.events.put((key, None, url))  # registers the cursor before any of its pages
+                next_url: str | None = url
+                while next_url and not self.stop.is_set():
+                    items, following = self.fetch(next_url)
+                    self.events.put((key, items, following))
+                    next_url = following
+        except BaseException as exc:  # re-raised by the writer, once the other workers have stopped
+            self.events.put(exc)
+        finally:
+            self.events.put(None)
+
+    def write(self, event: _Event) -> None:
+        key, items, next_url = event
+        if items is None:
+            self.cursors[key] = next_url or ""
+            return
+        self.handle(key, items)
+        if next_url:
+            self.cursors[key] = next_url
+        else:
+            del self.cursors[key]
+
+    def run(self, deadline: Deadline) -> bool:
+        for index in range(self.workers):
+            threading.Thread(target=self.work, name=f"pages_{index}", daemon=True).start()
+        error: BaseException | None = None
+        running = self.workers
+        while running:
+            event = self.events.get()
+            if event is None:
+                running -= 1
+            elif isinstance(event, BaseException):
+                error = error or event
+                self.stop.set()
+            elif error is None:  # after a failure, only drain until every worker has stopped
+                try:
+                    self.write(event)
+                except BaseException as exc:
+                    error = exc
+                    self.stop.set()
+                if deadline.should_stop():
+                    self.stop.set()
+        if error is not None:
+            raise error
+        return not self.stop.is_set()
 
 
 def run_chains(
@@ -31,43 +106,6 @@ def run_chains(
     """Runs chains until all are exhausted (True) or the deadline asks to stop (False).
 
     `cursors` maps chain key → URL of its next page and is updated in place; `more()` supplies new
-    chains (key, first URL) when there is room, and None when there are no more. A cursor may point at a
-    page in flight; every page in flight is fetched and handled before this returns, so the cursors are
-    right whenever it returns.
+    chains (key, first URL) when a worker is free, and None when there are no more.
     """
-    ready = deque(cursors)
-    in_flight: dict[Future[Page], str] = {}
-    stopping = False
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pages")
-    try:
-        while True:
-            while not stopping and len(in_flight) < workers:
-                if not ready and (new := more()):
-                    cursors[new[0]] = new[1]
-                    ready.append(new[0])
-                if not ready:
-                    break
-                key = ready.popleft()
-                in_flight[pool.submit(fetch, cursors[key])] = key
-            if not in_flight:
-                return not stopping
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            pages = []
-            for future in done:
-                key = in_flight.pop(future)
-                items, next_url = future.result()
-                if next_url:
-                    cursors[key] = next_url
-                    if stopping:
-                        ready.append(key)
-                    else:
-                        # Ask for the next page before writing this one: a chain never waits on the writer.
-                        in_flight[pool.submit(fetch, next_url)] = key
-                else:
-                    del cursors[key]
-                pages.append((key, items))
-            for key, items in pages:
-                handle(key, items)
-            stopping = stopping or deadline.should_stop()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return _Chains(fetch, cursors, handle, more, workers).run(deadline)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from access_sync.connectors.guru.client import GuruClient, member_path
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
+from access_sync.models.snapshot import Entitlement, Resource, ResourceType, UserTrait
 from access_sync.sync.connector import ClientSyncer, SyncContext
 from access_sync.sync.pages import run_chains
 
@@ -72,9 +72,9 @@ def member_entitlement(group: Resource) -> Entitlement:
     )
 
 
-def membership_grant(group_id: str, member: dict[str, Any]) -> Grant:
-    principal = str(member.get("id") or (member.get("user") or {}).get("email"))
-    return Grant.of(f"group:{group_id}:member", ResourceRef(resource_type="user", id=principal))
+def member_principal(member: dict[str, Any]) -> str:
+    """The user a group membership belongs to: the member id (an email), as in /members."""
+    return str(member.get("id") or (member.get("user") or {}).get("email"))
 
 
 class GuruSyncer(ClientSyncer[GuruClient]):
@@ -104,9 +104,9 @@ class GuruSyncer(ClientSyncer[GuruClient]):
                 for member in items:
                     ctx.sink.resource(user_resource(member))
             else:
-                gid = key.removeprefix("group:")
+                entitlement = f"{key}:member"
                 for member in items:
-                    ctx.sink.grant(membership_grant(gid, member))
+                    ctx.sink.grant_to(entitlement, "user", member_principal(member))
 
         return run_chains(self.client.page, state["cursors"], handle, ctx.deadline, self.concurrency, next_group)
 
