@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from access_sync.connectors.factory import build_provisioner
@@ -73,6 +74,9 @@ def print_outcome(outcome: Outcome, where: str) -> None:
 
 
 def run_provision_command(args: argparse.Namespace) -> int:
+    # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
+    # default window, which is what an operator's run needs, so its warning about it is only noise.
+    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     bodies = read_bodies(args.file)
     provisioners = provisioner_factory(args, _connectors(bodies))
     store = open_blob_store(args.out)
