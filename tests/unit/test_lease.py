@@ -168,8 +168,30 @@ def test_a_late_release_leaves_the_next_holders_lease_alone(dynamodb: Any) -> No
     assert item is not None and item["owner"]["S"] == "next-owner"
 
 
+class AtomicItemWrites:
+    """Real DynamoDB evaluates a condition and writes the item atomically; moto's in-process backend checks
+    and then writes, so two threads can both pass. Serialising the calls restores DynamoDB's guarantee,
+    which is what the lease relies on."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
 def test_dynamo_lease_excludes_threads(dynamodb: Any) -> None:
-    assert_exclusive(DynamoLease(TABLE, KEY, ttl=30, poll=0.001, client=dynamodb), threads=4, rounds=3)
+    client = AtomicItemWrites(dynamodb)
+    assert_exclusive(DynamoLease(TABLE, KEY, ttl=30, poll=0.001, client=client), threads=4, rounds=3)
 
 
 def test_missing_table_is_a_configuration_error(aws: None) -> None:

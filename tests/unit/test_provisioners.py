@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from access_sync.connectors.factory import build_provisioner
-from access_sync.models.provisioning import parse_request
+from access_sync.errors import AmbiguousWriteError
+from access_sync.models.provisioning import CreateAccountRequest, parse_request
 from access_sync.provisioning.service import OutcomeRecorder, Provisioner, ProvisioningService
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.stores.idempotency import FolderPersistenceLayer
@@ -266,3 +268,61 @@ def test_the_same_request_id_twice_changes_the_server_once_and_reports_the_first
     first, second = service.handle(body), service.handle(body)
     assert first == second
     assert len([m for m in gusto_changes(gusto) if m[0] == "POST"]) == 1
+
+
+class LosesEmployeeReply(httpx.BaseTransport):
+    """Passes everything to the simulator, but the answer to creating an employee never arrives."""
+
+    def __init__(self, inner: httpx.BaseTransport, reaches_gusto: bool) -> None:
+        self.inner, self.reaches_gusto = inner, reaches_gusto
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/employees"):
+            if self.reaches_gusto:
+                self.inner.handle_request(request)
+            raise httpx.ReadTimeout("no answer", request=request)
+        return self.inner.handle_request(request)
+
+
+def provisioner_losing_replies(tmp_path: Path, gusto: GustoSimulator, reaches_gusto: bool) -> Provisioner:
+    credentials = tmp_path / "lost.json"
+    credentials.write_text(json.dumps(gusto.issue_credentials()))
+    transport = LosesEmployeeReply(gusto.transport(), reaches_gusto)
+    return build_provisioner("gusto", FileSecretStore(credentials), "http://gusto.test", transport)
+
+
+def hire(**account: object) -> CreateAccountRequest:
+    body = {"request_id": "hire", "connector": "gusto", "action": "create_account", "account": account}
+    request = parse_request(json.dumps(body))
+    assert isinstance(request, CreateAccountRequest)
+    return request
+
+
+def employee_posts(gusto: GustoSimulator) -> int:
+    return len([m for m in gusto_changes(gusto) if m[0] == "POST" and m[1].endswith("/employees")])
+
+
+def test_a_create_whose_reply_was_lost_finds_the_employee_instead_of_creating_another(
+    tmp_path: Path, gusto: GustoSimulator
+) -> None:
+    provisioner = provisioner_losing_replies(tmp_path, gusto, reaches_gusto=True)
+    result = provisioner.create_account(hire(first_name="Lin", last_name="Lost", email="lin.lost@example.com"))
+    assert result.status == "succeeded" and result.resource is not None
+    assert gusto.employee(str(result.resource["id"])) is not None
+    assert employee_posts(gusto) == 1
+
+
+def test_a_create_that_never_reached_gusto_is_left_to_the_queue_to_retry(tmp_path: Path, gusto: GustoSimulator) -> None:
+    provisioner = provisioner_losing_replies(tmp_path, gusto, reaches_gusto=False)
+    with pytest.raises(AmbiguousWriteError):
+        provisioner.create_account(hire(first_name="Nev", last_name="Er", email="never@example.com"))
+    assert employee_posts(gusto) == 0
+
+
+def test_a_lost_create_without_an_email_fails_rather_than_risk_a_duplicate(
+    tmp_path: Path, gusto: GustoSimulator
+) -> None:
+    provisioner = provisioner_losing_replies(tmp_path, gusto, reaches_gusto=True)
+    result = provisioner.create_account(hire(first_name="No", last_name="Mail"))
+    assert result.status == "failed" and "new request_id" in result.message
+    assert employee_posts(gusto) == 1

@@ -49,5 +49,9 @@ class TransientError(UpstreamError):
     exit_code = 6
 
 
+class AmbiguousWriteError(TransientError):
+    """A change was sent but its answer never came: it may or may not have been made."""
+
+
 class LeaseBusy(TransientError):
     """Another process holds the token-refresh lease for too long."""

@@ -21,7 +21,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
-from access_sync.errors import AccessSyncError, TransientError, UpstreamError
+from access_sync.errors import AccessSyncError, AmbiguousWriteError, TransientError, UpstreamError
 from access_sync.http.limits import AdaptiveConcurrency, RateWindow
 from access_sync.observability import logger
 
@@ -191,7 +191,7 @@ class ApiClient:
             except _MAYBE_SENT as exc:
                 if idempotent:
                     raise _Retry(type(exc).__name__) from None
-                raise TransientError(
+                raise AmbiguousWriteError(
                     f"{self.service} did not answer {method} {httpx.URL(url).path} ({type(exc).__name__}); "
                     "the change may or may not have been made."
                 ) from None

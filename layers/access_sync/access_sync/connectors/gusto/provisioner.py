@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from access_sync.connectors.gusto.client import GustoApiError, GustoClient
+from access_sync.errors import AmbiguousWriteError
 from access_sync.models.provisioning import (
     ActionResult,
     CreateAccountRequest,
@@ -115,12 +116,33 @@ class GustoProvisioner:
             employee = self.client.create_employee(self.company(), fields)
         except GustoApiError as exc:
             return ActionResult(status="failed", message=exc.message)
+        except AmbiguousWriteError:
+            # The POST may have created the employee; a blind retry could create a second one.
+            name = f"{request.account.first_name} {request.account.last_name}"
+            emails = {e.lower() for e in (request.account.email, request.account.work_email) if e}
+            if not emails:
+                return ActionResult(
+                    status="failed",
+                    message=f"Gusto did not answer the request creating {name}, which has no email to look it up "
+                    "by; check Gusto for the employee before sending the request again under a new request_id.",
+                )
+            found = self._employee_with_email(emails)
+            if found is None:
+                raise  # not created: SQS retries the request, and nothing is created twice
+            employee = found
         summary = {key: employee.get(key) for key in ("uuid", "first_name", "last_name", "email", "onboarding_status")}
         return ActionResult(
             status="succeeded",
             message=f"Employee {_name(employee)} was created ({employee.get('onboarding_status') or 'onboarding'}).",
             resource={"resource_type": "employee", "id": employee.get("uuid"), **summary},
         )
+
+    def _employee_with_email(self, emails: set[str]) -> dict[str, Any] | None:
+        """Reads the employee list once, only after a create whose answer was lost."""
+        for employee in self.client.all_pages(self.client.employees_url(self.company())):
+            if emails & {str(employee.get(key) or "").lower() for key in ("email", "work_email")}:
+                return employee
+        return None
 
     def delete_resource(self, request: DeleteResourceRequest) -> ActionResult:
         target = request.resource
