@@ -73,3 +73,36 @@ def test_an_unreachable_api_is_exit_6(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("GURU_API_TOKEN", "t")
     monkeypatch.setattr("access_sync.http.client.time.sleep", lambda _: None)
     assert main(["sync", "guru", "--base-url", "http://127.0.0.1:9/api/v1", "--out", str(tmp_path)]) == 6
+
+
+def test_provision_carries_out_a_file_of_requests_and_files_each_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = GuruSimulator(members=40, groups=6)
+    monkeypatch.setenv("GURU_USER_EMAIL", sim.ADMIN_EMAIL)
+    monkeypatch.setenv("GURU_API_TOKEN", sim.ADMIN_TOKEN)
+    gid, email = next(
+        (gid, sim.member_email(i))
+        for gid in sim.group_ids()[1:]
+        for i in range(2, 40)
+        if not sim.is_member(gid, sim.member_email(i))
+    )
+    grant = {
+        "request_id": "add-1",
+        "connector": "guru",
+        "action": "grant",
+        "entitlement_id": f"group:{gid}:member",
+        "principal": {"resource_type": "user", "id": email},
+    }
+    requests = tmp_path / "requests.json"
+    requests.write_text(json.dumps([grant, {"request_id": "bad-1", "connector": "guru"}, grant]))
+    with sim.serve() as root:
+        code = main(["provision", "--file", str(requests), "--base-url", f"{root}/api/v1", "--out", str(tmp_path)])
+
+    assert code == 1  # one request was rejected
+    assert sim.is_member(gid, email) and len(sim.mutations) == 1  # the repeated request changed nothing more
+    results = tmp_path / "provisioning/results"
+    assert json.loads((results / "add-1.json").read_text())["status"] == "succeeded"
+    assert json.loads((results / "bad-1.json").read_text())["status"] == "rejected"
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == ["add-1", "bad-1", "add-1"]

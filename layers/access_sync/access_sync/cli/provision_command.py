@@ -20,8 +20,8 @@ from access_sync.stores.secrets import SecretsManagerStore, SecretStore, open_se
 NOT_DONE = {"failed", "unsupported", "rejected"}
 
 
-def read_bodies(source: str) -> list[str]:
-    """Each request as its raw JSON text, so a malformed one is rejected on its own, not the whole file."""
+def read_requests(source: str) -> list[object]:
+    """Each request as parsed JSON; each is validated on its own, so a malformed one is rejected alone."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
     except OSError as exc:
@@ -31,24 +31,21 @@ def read_bodies(source: str) -> list[str]:
     except ValueError:
         name = "stdin" if source == "-" else source
         raise ConfigurationError(f"{name} is not JSON: give one request object or an array of them.") from None
-    items = loaded if isinstance(loaded, list) else [loaded]
-    return [json.dumps(item) for item in items]
+    return loaded if isinstance(loaded, list) else [loaded]
 
 
-def _connectors(bodies: list[str]) -> set[str]:
-    found = set()
-    for body in bodies:
-        value = json.loads(body)
-        if isinstance(value, dict) and value.get("connector") in ("guru", "gusto"):
-            found.add(value["connector"])
-    return found
+def _connectors(requests: list[object]) -> set[str]:
+    return {
+        str(request["connector"])
+        for request in requests
+        if isinstance(request, dict) and request.get("connector") in ("guru", "gusto")
+    }
 
 
-def provisioner_factory(args: argparse.Namespace, connectors: set[str]) -> dict[str, Provisioner]:
+def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: str | None) -> dict[str, Provisioner]:
     """--credentials/--secret-id/--base-url belong to the file's one connector; a mixed file takes Guru's from
     the environment (or --guru-secret-id) and base URLs from GURU_BASE_URL / GUSTO_BASE_URL."""
     mixed = len(connectors) > 1
-    table = os.environ.get("IDEMPOTENCY_TABLE")
     made: dict[str, Provisioner] = {}
     for connector in sorted(connectors):
         secrets: SecretStore | None
@@ -77,11 +74,10 @@ def run_provision_command(args: argparse.Namespace) -> int:
     # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
     # default window, which is what an operator's run needs, so its warning about it is only noise.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-    bodies = read_bodies(args.file)
-    provisioners = provisioner_factory(args, _connectors(bodies))
-    store = open_blob_store(args.out)
-    recorder = OutcomeRecorder(store)
+    requests = read_requests(args.file)
     table = os.environ.get("IDEMPOTENCY_TABLE")
+    provisioners = provisioner_factory(args, _connectors(requests), table)
+    recorder = OutcomeRecorder(open_blob_store(args.out))
     service = ProvisioningService(
         lambda connector: provisioners[connector],
         recorder,
@@ -89,8 +85,8 @@ def run_provision_command(args: argparse.Namespace) -> int:
     )
     outcomes: list[Outcome] = []
     try:
-        for body in bodies:
-            outcome = service.handle(body)
+        for request in requests:
+            outcome = service.handle(json.dumps(request))
             outcomes.append(outcome)
             print_outcome(outcome, recorder.describe(outcome))
     finally:
