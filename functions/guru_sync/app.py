@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from access_sync.observability import logger, metrics
-from access_sync.sync.service import run_lambda_sync
+from access_sync.wiring.sync_lambda import run_lambda_sync
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

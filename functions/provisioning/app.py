@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from access_sync.observability import logger, metrics
-from access_sync.provisioning.lambda_batch import handle_batch
+from access_sync.wiring.provisioning_lambda import handle_batch
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from access_sync.connectors.guru.client import GuruClient
 from access_sync.connectors.guru.syncer import GuruSyncer
-from access_sync.models.events import SyncEvent
 from access_sync.models.secrets import GuruCredentials
+from access_sync.models.sync_events import SyncEvent
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.sync.engine import run_sync
 from access_sync_sim.guru import GuruSimulator

@@ -10,7 +10,7 @@ import boto3
 import httpx
 import pytest
 
-from access_sync.provisioning import lambda_batch
+from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
 from tests.helpers import EVENTS, LocalLambdaContext, load_event, load_handler_module, sqs_event
@@ -35,7 +35,7 @@ def handler(
 ) -> Iterator[Handler]:
     guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
-    lambda_batch._service.cache_clear()
+    provisioning_lambda._service.cache_clear()
     with guru.serve() as guru_root, gusto.serve() as gusto_root:
         for name, value in {
             "SNAPSHOT_BUCKET": bucket,
@@ -48,7 +48,7 @@ def handler(
         }.items():
             monkeypatch.setenv(name, value)
         yield load_handler_module("provisioning").handler
-    lambda_batch._service.cache_clear()
+    provisioning_lambda._service.cache_clear()
 
 
 def outcome(request_id: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 
 from access_sync.connectors.gusto.syncer import GustoSyncer
 from access_sync.errors import CredentialsError, ReauthorizationRequired
-from access_sync.models.events import SyncEvent, SyncResult
+from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.stores.secrets import FileSecretStore
 from access_sync.sync.deadline import Deadline
@@ -395,9 +395,10 @@ def test_sync_against_a_real_socket(tmp_path: Path) -> None:
     sim = GustoSimulator(employees=120, contractors=15, admins=4, faults=Faults(script=["drop", 503]))
     store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials(), expired=True)
     with sim.serve() as url:
-        from access_sync.connectors.factory import build_syncer
+        from access_sync.connectors.gusto.connector import GUSTO
+        from access_sync.connectors.spec import Connection
 
-        syncer = build_syncer("gusto", store, url)
+        syncer = GUSTO.syncer(Connection(store, url))
         assert isinstance(syncer, GustoSyncer)
         sync(syncer, tmp_path / "out")
     assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()

@@ -13,8 +13,9 @@ import boto3
 import httpx
 import pytest
 
-from access_sync.connectors.factory import gusto_client as build_gusto_client
+from access_sync.connectors.gusto.connector import gusto_client as build_gusto_client
 from access_sync.connectors.gusto.tokens import TokenManager, base_url_for
+from access_sync.connectors.spec import Connection
 from access_sync.errors import AccessSyncError, CredentialsError, ReauthorizationRequired
 from access_sync.stores.lease import FileLease
 from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore
@@ -212,7 +213,7 @@ def test_many_threads_sharing_one_manager_refresh_once(
 
 
 def _use_gusto_in_a_process(credentials_path: str, base_url: str, barrier: Any, results: Any) -> None:
-    client = build_gusto_client(FileSecretStore(credentials_path), base_url)
+    client = build_gusto_client(Connection(FileSecretStore(credentials_path), base_url))
     try:
         barrier.wait(60)
         results.put(client.company_uuid())

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from access_sync.connectors.factory import gusto_refresh_lease
+from access_sync.connectors.gusto.connector import gusto_refresh_lease
 from access_sync.errors import ConfigurationError, LeaseBusy
 from access_sync.stores.lease import DynamoLease, FileLease, lease_key
 from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore

@@ -10,13 +10,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from access_sync.connectors.factory import build_provisioner
+from access_sync.connectors.guru.connector import GURU
+from access_sync.connectors.gusto.connector import GUSTO
+from access_sync.connectors.spec import Connection
 from access_sync.errors import AmbiguousWriteError
 from access_sync.models.provisioning import CreateAccountRequest, parse_request
-from access_sync.provisioning.service import OutcomeRecorder, Provisioner, ProvisioningService
+from access_sync.provisioning.provisioner import Provisioner
+from access_sync.provisioning.recorder import OutcomeRecorder
+from access_sync.provisioning.service import ProvisioningService
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.stores.idempotency import FolderPersistenceLayer
 from access_sync.stores.secrets import FileSecretStore
+from access_sync.wiring.connections import local_connection
+from access_sync.wiring.registry import CONNECTORS
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
 
@@ -40,13 +46,12 @@ def service(
     monkeypatch.setenv("GURU_USER_EMAIL", guru.ADMIN_EMAIL)
     monkeypatch.setenv("GURU_API_TOKEN", guru.ADMIN_TOKEN)
     provisioners: dict[str, Provisioner] = {
-        "gusto": build_provisioner(
-            "gusto", FileSecretStore(credentials), "http://gusto.test", transport=gusto.transport()
-        ),
-        "guru": build_provisioner("guru", None, "http://guru.test/api/v1", transport=guru.transport()),
+        "gusto": GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://gusto.test", gusto.transport())),
+        "guru": GURU.provisioner(local_connection(GURU, None, "http://guru.test/api/v1", transport=guru.transport())),
     }
     yield ProvisioningService(
         provisioners.__getitem__,
+        CONNECTORS,
         OutcomeRecorder(LocalBlobStore(tmp_path / "out")),
         FolderPersistenceLayer(tmp_path / "idempotency"),
     )
@@ -58,7 +63,7 @@ _ids = itertools.count()
 
 
 def run(service: ProvisioningService, **body: object) -> tuple[str, str]:
-    outcome = service.handle(json.dumps({"request_id": f"r-{next(_ids)}", **body}))
+    outcome = service.handle(json.dumps({"request_id": f"r-{next(_ids)}", **body})).outcome
     return outcome.status, outcome.message
 
 
@@ -115,7 +120,7 @@ def test_gusto_grant_admin_refused_outside_embedded_explains_why(tmp_path: Path)
     gusto = GustoSimulator(embedded_admin_api=False)
     credentials = tmp_path / "g.json"
     credentials.write_text(json.dumps(gusto.issue_credentials()))
-    provisioner = build_provisioner("gusto", FileSecretStore(credentials), "http://g.test", gusto.transport())
+    provisioner = GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://g.test", gusto.transport()))
     request = parse_request(
         json.dumps(
             {
@@ -125,7 +130,8 @@ def test_gusto_grant_admin_refused_outside_embedded_explains_why(tmp_path: Path)
                 "entitlement_id": f"company:{gusto.company_uuid}:admin",
                 "principal": {"email": "n@x.com", "first_name": "N", "last_name": "X"},
             }
-        )
+        ),
+        CONNECTORS,
     )
     result = provisioner.grant(request)  # type: ignore[arg-type]
     assert result.status == "failed" and "Gusto Embedded" in result.message and "Gusto UI" in result.message
@@ -162,7 +168,7 @@ def test_gusto_create_account_returns_the_new_employee(service: ProvisioningServ
                 "account": {"first_name": "Grace", "last_name": "Hopper", "email": "g@x.com", "self_onboarding": True},
             }
         )
-    )
+    ).outcome
     assert outcome.status == "succeeded" and outcome.resource is not None
     assert gusto.employee(str(outcome.resource["id"])) is not None
 
@@ -219,7 +225,7 @@ def test_guru_grant_and_revoke_group_membership(service: ProvisioningService, gu
     assert run(service, **revoke)[0] == "succeeded"
     assert not guru.is_member(gid, outsider)
     assert run(service, **revoke, note_ignored=None)[0] == "rejected"  # unknown field
-    again = service.handle(json.dumps({"request_id": "revoke-again", **revoke}))
+    again = service.handle(json.dumps({"request_id": "revoke-again", **revoke})).outcome
     assert again.status == "already_done"
 
 
@@ -288,12 +294,12 @@ def provisioner_losing_replies(tmp_path: Path, gusto: GustoSimulator, reaches_gu
     credentials = tmp_path / "lost.json"
     credentials.write_text(json.dumps(gusto.issue_credentials()))
     transport = LosesEmployeeReply(gusto.transport(), reaches_gusto)
-    return build_provisioner("gusto", FileSecretStore(credentials), "http://gusto.test", transport)
+    return GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://gusto.test", transport))
 
 
 def hire(**account: object) -> CreateAccountRequest:
     body = {"request_id": "hire", "connector": "gusto", "action": "create_account", "account": account}
-    request = parse_request(json.dumps(body))
+    request = parse_request(json.dumps(body), CONNECTORS)
     assert isinstance(request, CreateAccountRequest)
     return request
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from access_sync.models.provisioning import CreateAccountRequest, GrantRequest, Person, Rejection, parse_request
+from access_sync.wiring.registry import CONNECTORS
 
 
 def test_a_grant_to_an_inline_person_parses() -> None:
@@ -17,7 +18,7 @@ def test_a_grant_to_an_inline_person_parses() -> None:
         "entitlement_id": "company:c:admin",
         "principal": {"email": "a@x.com", "first_name": "A", "last_name": "B"},
     }
-    parsed = parse_request(json.dumps(body))
+    parsed = parse_request(json.dumps(body), CONNECTORS)
     assert isinstance(parsed, GrantRequest) and isinstance(parsed.principal, Person)
 
 
@@ -37,18 +38,18 @@ def test_a_grant_to_an_inline_person_parses() -> None:
     ],
 )
 def test_malformed_requests_are_rejected_with_the_reason(body: str, reason: str) -> None:
-    parsed = parse_request(body)
+    parsed = parse_request(body, CONNECTORS)
     assert isinstance(parsed, Rejection) and reason in parsed.reason and parsed.raw_body == body
 
 
 def test_a_body_without_usable_request_id_is_filed_under_its_hash() -> None:
-    parsed = parse_request('{"request_id": "../../etc", "connector": "guru", "action": "grant"}')
+    parsed = parse_request('{"request_id": "../../etc", "connector": "guru", "action": "grant"}', CONNECTORS)
     assert isinstance(parsed, Rejection) and parsed.request_id.startswith("rejected-")
     assert len(parsed.request_id) == len("rejected-") + 16
 
 
 def test_a_usable_request_id_is_kept_even_when_the_rest_is_wrong() -> None:
-    parsed = parse_request('{"request_id": "keep-me", "connector": "guru", "action": "grant"}')
+    parsed = parse_request('{"request_id": "keep-me", "connector": "guru", "action": "grant"}', CONNECTORS)
     assert isinstance(parsed, Rejection) and parsed.request_id == "keep-me"
 
 
@@ -60,6 +61,6 @@ def test_unknown_fields_are_rejected_rather_than_ignored() -> None:
         "account": {"first_name": "A", "last_name": "B"},
         "acount": {},
     }
-    assert isinstance(parse_request(json.dumps(body)), Rejection)
+    assert isinstance(parse_request(json.dumps(body), CONNECTORS), Rejection)
     del body["acount"]
-    assert isinstance(parse_request(json.dumps(body)), CreateAccountRequest)
+    assert isinstance(parse_request(json.dumps(body), CONNECTORS), CreateAccountRequest)

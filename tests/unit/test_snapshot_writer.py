@@ -14,6 +14,7 @@ from access_sync.stores.blob import LocalBlobStore
 from tests.helpers import read_jsonl_gz
 
 FOLDER = "snapshots/connector=guru/sync_date=2026-11-22/sync_id=20261122T120000Z-00000000"
+SEGMENTS = "snapshots/connector=guru/_segments/20261122T120000Z-00000000/"
 
 
 def user(i: int) -> Resource:
@@ -27,7 +28,7 @@ def write_users(writer: SnapshotWriter, ids: range) -> None:
 
 
 def test_finish_writes_three_gzip_files_whose_manifest_facts_are_true(tmp_path: Path) -> None:
-    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER)
+    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS)
     group = ResourceRef(resource_type="group", id="g")
     writer.entitlement(Entitlement.for_resource(group, "member", "assignment", "G member", ["user"]))
     write_users(writer, range(3))
@@ -39,16 +40,18 @@ def test_finish_writes_three_gzip_files_whose_manifest_facts_are_true(tmp_path: 
     assert files["entitlements.jsonl.gz"].records == 1 and files["grants.jsonl.gz"].records == 3
     assert writer.resource_counts == {"user": 3}
     assert not (tmp_path / FOLDER / "_segments").exists()
+    writer.discard_segments()
+    assert not (tmp_path / SEGMENTS).exists()
 
 
 def test_an_empty_file_is_still_a_valid_gzip(tmp_path: Path) -> None:
-    files = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER).finish()
+    files = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS).finish()
     assert gzip.decompress((tmp_path / FOLDER / "entitlements.jsonl.gz").read_bytes()) == b""
     assert files["entitlements.jsonl.gz"].records == 0
 
 
 def test_nothing_is_final_before_finish(tmp_path: Path) -> None:
-    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER)
+    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS)
     write_users(writer, range(5))
     writer.checkpoint()
     assert not (tmp_path / FOLDER / "resources.jsonl.gz").exists()
@@ -56,10 +59,10 @@ def test_nothing_is_final_before_finish(tmp_path: Path) -> None:
 
 def test_segments_from_several_invocations_read_as_one_file(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
-    first = SnapshotWriter(store, FOLDER)
+    first = SnapshotWriter(store, FOLDER, SEGMENTS)
     write_users(first, range(0, 4))
     state = first.checkpoint()
-    second = SnapshotWriter(store, FOLDER, state)
+    second = SnapshotWriter(store, FOLDER, SEGMENTS, state)
     write_users(second, range(4, 9))
     files = second.finish()
     lines = read_jsonl_gz((tmp_path / FOLDER / "resources.jsonl.gz").read_bytes())
@@ -68,7 +71,7 @@ def test_segments_from_several_invocations_read_as_one_file(tmp_path: Path) -> N
 
 
 def test_abort_leaves_no_partial_segment(tmp_path: Path) -> None:
-    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER)
+    writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS)
     write_users(writer, range(3))
     writer.abort()
     assert not list((tmp_path / FOLDER).rglob("*.jsonl.gz*"))

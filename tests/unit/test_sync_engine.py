@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from access_sync.models.events import SyncEvent
+from pydantic import BaseModel
+
 from access_sync.models.snapshot import Resource, ResourceType
+from access_sync.models.sync_events import SyncEvent
 from access_sync.snapshot.layout import checkpoint_key
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.sync.connector import SyncContext
@@ -15,23 +17,28 @@ from access_sync.sync.engine import run_sync
 from tests.helpers import read_snapshot
 
 
+class CountState(BaseModel):
+    next: int = 0
+
+
 class CountingConnector:
     """Writes `total` users, `per_call` per page, resumable through ctx.state."""
 
     name = "guru"
     base_url = "http://fake.test"
     resource_types = [ResourceType(id="user", display_name="User", traits=["user"])]
+    state_model = CountState
 
     def __init__(self, total: int = 10) -> None:
         self.total = total
         self.requests = 0
 
-    def sync(self, ctx: SyncContext) -> bool:
-        while ctx.state.get("next", 0) < self.total:
-            i = ctx.state.get("next", 0)
+    def sync(self, ctx: SyncContext[CountState]) -> bool:
+        while ctx.state.next < self.total:
+            i = ctx.state.next
             self.requests += 1
             ctx.sink.resource(Resource(resource_type="user", id=f"u{i}", display_name=f"U{i}"))
-            ctx.state["next"] = i + 1
+            ctx.state.next = i + 1
             if ctx.deadline.should_stop():
                 return False
         return True

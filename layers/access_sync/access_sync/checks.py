@@ -13,7 +13,7 @@ from enum import StrEnum
 from access_sync.errors import AccessSyncError, CredentialsError
 
 
-class Outcome(StrEnum):
+class CheckStatus(StrEnum):
     PASSED = "passed"
     WARNING = "warning"  # works for syncing, but something else (e.g. provisioning) will not
     FAILED = "failed"
@@ -22,7 +22,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class CheckLine:
     name: str
-    outcome: Outcome
+    outcome: CheckStatus
     message: str  # what was found; for a warning or a failure, also the one sentence that says how to fix it
     error: AccessSyncError | None = None
 
@@ -34,15 +34,15 @@ class CheckReport:
     lines: list[CheckLine] = field(default_factory=list)
 
     def passed(self, name: str, message: str) -> None:
-        self.lines.append(CheckLine(name, Outcome.PASSED, message))
+        self.lines.append(CheckLine(name, CheckStatus.PASSED, message))
 
     def warning(self, name: str, message: str) -> None:
-        self.lines.append(CheckLine(name, Outcome.WARNING, message))
+        self.lines.append(CheckLine(name, CheckStatus.WARNING, message))
 
     def failed(self, name: str, error: AccessSyncError | str) -> None:
         # A problem found by looking at an answer (not raised by a call) is a credentials problem.
         problem = CredentialsError(error) if isinstance(error, str) else error
-        self.lines.append(CheckLine(name, Outcome.FAILED, problem.message, problem))
+        self.lines.append(CheckLine(name, CheckStatus.FAILED, problem.message, problem))
 
     @property
     def first_failure(self) -> AccessSyncError | None:

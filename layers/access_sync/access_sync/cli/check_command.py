@@ -9,22 +9,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import closing
 from typing import Any
 
-from access_sync.checks import CheckReport, Outcome
-from access_sync.connectors.factory import guru_client, gusto_client
-from access_sync.connectors.guru.check import check_guru
-from access_sync.connectors.gusto.check import check_gusto
-from access_sync.stores.secrets import SecretStore, open_secret_store
+from access_sync.checks import CheckReport, CheckStatus
+from access_sync.stores.secrets import SecretStore
+from access_sync.wiring.connections import local_connection, open_secret_store
+from access_sync.wiring.registry import connector_spec
 
 # Few, short retries: a check answers "does it work now?", it should not sit out a long outage.
 QUICK: dict[str, Any] = {"max_attempts": 3, "max_retry_seconds": 20.0}
-_MARKS = {Outcome.PASSED: "✓", Outcome.WARNING: "⚠", Outcome.FAILED: "✗"}
-_ASCII_MARKS = {Outcome.PASSED: "ok", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL"}
+_MARKS = {CheckStatus.PASSED: "✓", CheckStatus.WARNING: "⚠", CheckStatus.FAILED: "✗"}
+_ASCII_MARKS = {CheckStatus.PASSED: "ok", CheckStatus.WARNING: "warn", CheckStatus.FAILED: "FAIL"}
 
 
-def _marks() -> dict[Outcome, str]:
+def _marks() -> dict[CheckStatus, str]:
     # A terminal or pipe that cannot encode the symbols (e.g. LANG=C) gets words instead of a traceback.
     try:
         "".join(_MARKS.values()).encode(sys.stdout.encoding or "ascii")
@@ -48,15 +46,11 @@ def run_check(report: CheckReport) -> int:
     return 0
 
 
-def check_gusto_connection(secrets: SecretStore | None, base_url: str | None) -> int:
+def check_connection(connector: str, secrets: SecretStore | None, base_url: str | None) -> int:
+    spec = connector_spec(connector)
     table = os.environ.get("IDEMPOTENCY_TABLE")  # share the Lambdas' refresh lease when the operator names it
-    with closing(gusto_client(secrets, base_url, lease_table=table, **QUICK)) as gusto:
-        return run_check(check_gusto(gusto))
+    return run_check(spec.check(local_connection(spec, secrets, base_url, lease_table=table, client_options=QUICK)))
 
 
 def run_check_command(args: argparse.Namespace) -> int:
-    secrets = open_secret_store(args.credentials, args.secret_id)
-    if args.connector == "gusto":
-        return check_gusto_connection(secrets, args.base_url)
-    with closing(guru_client(secrets, args.base_url, **QUICK)) as guru:
-        return run_check(check_guru(guru))
+    return check_connection(args.connector, open_secret_store(args.credentials, args.secret_id), args.base_url)

@@ -1,7 +1,7 @@
 """`access-sync connect gusto`: obtains the first Gusto refresh token for the user's own app, and stores it.
 
 Asks for the app's client id and secret (the secret without echo) unless given, runs the authorization-code
-flow through a loopback redirect, stores the credentials (DESIGN §6) in the file or secret named on the
+flow through a loopback redirect, stores the credentials (docs/secrets.md) in the file or secret named on the
 command line, then checks the new connection as `access-sync check gusto` does: which company, which
 scopes. Tokens and the client secret are never printed.
 """
@@ -15,11 +15,11 @@ import webbrowser
 
 from pydantic import SecretStr
 
-from access_sync.cli.check_command import check_gusto_connection
+from access_sync.cli.check_command import check_connection
 from access_sync.connectors.gusto.authorize import CallbackListener, authorize_url, exchange_code, new_state
 from access_sync.connectors.gusto.tokens import base_url_for
 from access_sync.errors import ConfigurationError
-from access_sync.stores.secrets import open_secret_store
+from access_sync.wiring.connections import open_secret_store
 
 
 def _ask(given: str | None, what: str, flag: str, *, hidden: bool = False) -> str:
@@ -73,7 +73,7 @@ def run_connect_command(args: argparse.Namespace) -> int:
         redirect_uri=redirect_uri,
         environment=args.environment,
     )
-    # Stored before the new access token is used (DESIGN §6): the pair is the only proof of this consent.
+    # Stored before the new access token is used (docs/secrets.md): the pair is the only proof of this consent.
     store.write(credentials.stored_form())
     print(f"Stored the Gusto connection ({args.environment}) in {store.describe()}.\n")
-    return check_gusto_connection(store, args.base_url)
+    return check_connection("gusto", store, args.base_url)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from access_sync.errors import AccessSyncError
+from access_sync.wiring.registry import CONNECTORS
 
 DEFAULT_DEST = "./access-sync-data"
 
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = commands.add_parser("sync", help="take a snapshot of who has access")
-    sync.add_argument("connector", choices=["guru", "gusto"])
+    sync.add_argument("connector", choices=sorted(CONNECTORS))
     sync.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     sync.add_argument("--base-url", metavar="URL", help="API base URL (default: the real service)")
     sync.add_argument("--concurrency", type=int, default=16, help="requests in flight (Guru; default 16)")
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _credentials_options(connect)
 
     check = commands.add_parser("check", help="validate a connection without syncing")
-    check.add_argument("connector", choices=["guru", "gusto"])
+    check.add_argument("connector", choices=sorted(CONNECTORS))
     check.add_argument("--base-url", metavar="URL")
     _credentials_options(check)
 

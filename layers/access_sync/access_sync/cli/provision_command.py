@@ -9,13 +9,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from access_sync.connectors.factory import build_provisioner
 from access_sync.errors import ConfigurationError
-from access_sync.models.provisioning import Outcome
-from access_sync.provisioning.service import OutcomeRecorder, Provisioner, ProvisioningService
-from access_sync.stores.blob import open_blob_store
+from access_sync.provisioning.provisioner import Provisioner
+from access_sync.provisioning.recorder import OutcomeRecorder
+from access_sync.provisioning.service import ProvisioningService, Recorded
 from access_sync.stores.idempotency import persistence_layer
-from access_sync.stores.secrets import SecretsManagerStore, SecretStore, open_secret_store
+from access_sync.stores.secrets import SecretsManagerStore, SecretStore
+from access_sync.wiring.connections import local_connection, open_blob_store, open_secret_store
+from access_sync.wiring.registry import CONNECTORS
 
 NOT_DONE = {"failed", "unsupported", "rejected"}
 
@@ -28,7 +29,7 @@ def read_requests(source: str) -> list[object]:
         raise ConfigurationError(f"Cannot read {source}: {exc.strerror}.") from None
     try:
         loaded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         name = "stdin" if source == "-" else source
         raise ConfigurationError(f"{name} is not JSON: give one request object or an array of them.") from None
     return loaded if isinstance(loaded, list) else [loaded]
@@ -38,7 +39,7 @@ def _connectors(requests: list[object]) -> set[str]:
     return {
         str(request["connector"])
         for request in requests
-        if isinstance(request, dict) and request.get("connector") in ("guru", "gusto")
+        if isinstance(request, dict) and request.get("connector") in CONNECTORS
     }
 
 
@@ -55,7 +56,8 @@ def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: s
         else:
             secrets = open_secret_store(args.credentials, args.secret_id)
             base_url = None if mixed else args.base_url
-        made[connector] = build_provisioner(connector, secrets, base_url, lease_table=table)
+        spec = CONNECTORS[connector]
+        made[connector] = spec.provisioner(local_connection(spec, secrets, base_url, lease_table=table))
     return made
 
 
@@ -65,9 +67,10 @@ def _idempotency_folder(out: str) -> Path:
     return Path(out) / "provisioning" / ".idempotency"
 
 
-def print_outcome(outcome: Outcome, where: str) -> None:
+def print_outcome(recorded: Recorded) -> None:
+    outcome = recorded.outcome
     print(f"{outcome.request_id:<28} {outcome.action or '-':<16} {outcome.status:<13} {outcome.message}")
-    print(f"{'':<28} → {where}")
+    print(f"{'':<28} → {recorded.location}")
 
 
 def run_provision_command(args: argparse.Namespace) -> int:
@@ -77,19 +80,19 @@ def run_provision_command(args: argparse.Namespace) -> int:
     requests = read_requests(args.file)
     table = os.environ.get("IDEMPOTENCY_TABLE")
     provisioners = provisioner_factory(args, _connectors(requests), table)
-    recorder = OutcomeRecorder(open_blob_store(args.out))
     service = ProvisioningService(
         lambda connector: provisioners[connector],
-        recorder,
+        CONNECTORS,
+        OutcomeRecorder(open_blob_store(args.out)),
         persistence_layer(table, None if table else _idempotency_folder(args.out)),
     )
-    outcomes: list[Outcome] = []
+    not_done = 0
     try:
         for request in requests:
-            outcome = service.handle(json.dumps(request))
-            outcomes.append(outcome)
-            print_outcome(outcome, recorder.describe(outcome))
+            recorded = service.handle(json.dumps(request))
+            not_done += recorded.outcome.status in NOT_DONE
+            print_outcome(recorded)
     finally:
         for provisioner in provisioners.values():
             provisioner.close()
-    return 1 if any(outcome.status in NOT_DONE for outcome in outcomes) else 0
+    return 1 if not_done else 0

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from access_sync.connectors.factory import build_syncer
-from access_sync.models.events import SyncEvent, SyncResult
-from access_sync.stores.blob import open_blob_store
-from access_sync.stores.secrets import open_secret_store
+from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.sync.engine import ProgressCallback
 from access_sync.sync.service import sync_and_report
+from access_sync.wiring.connections import local_connection, open_blob_store, open_secret_store
+from access_sync.wiring.registry import connector_spec
 
 
 def terminal_progress(label: str) -> ProgressCallback | None:
@@ -36,12 +35,11 @@ def describe_result(result: SyncResult) -> str:
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
-    syncer = build_syncer(
-        args.connector,
-        open_secret_store(args.credentials, args.secret_id),
-        args.base_url,
-        concurrency=args.concurrency,
+    spec = connector_spec(args.connector)
+    connection = local_connection(
+        spec, open_secret_store(args.credentials, args.secret_id), args.base_url, concurrency=args.concurrency
     )
+    syncer = spec.syncer(connection)
     progress = terminal_progress(f"syncing {args.connector}")
     result = sync_and_report(
         syncer, open_blob_store(args.out), SyncEvent(connector=args.connector, trigger="cli"), progress=progress

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from access_sync.models.sync_events import ConnectorName
 
 OutcomeStatus = Literal["succeeded", "already_done", "failed", "unsupported", "rejected"]
 # request_id names the outcome file, so it must be a safe file name.
 RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$")]
+# An SQS message holds at most 256 KiB; a real request is well under 4 KiB. Larger bodies are refused whole, so
+# an outcome (which keeps the raw body of a rejection) always fits a DynamoDB item and an EventBridge event.
+MAX_BODY_BYTES = 16 * 1024
+MAX_RAW_BODY_KEPT = 16 * 1024
+
+# Control characters (NUL included), bidirectional overrides and lone surrogates have no place in a name or an
+# id: they hide what a reviewer reads, or cannot be stored at all.
+_UNSAFE = re.compile("[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _safe(value: str) -> str:
+    if _UNSAFE.search(value):
+        raise ValueError("contains a control, bidirectional-override or invalid Unicode character")
+    return value
+
+
+Safe = AfterValidator(_safe)
+Code = Annotated[str, Field(min_length=1, max_length=40), Safe]
+Name = Annotated[str, Field(min_length=1, max_length=100), Safe]
+Id = Annotated[str, Field(min_length=1, max_length=512), Safe]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Safe]
 
 
 class _Model(BaseModel):
@@ -18,26 +43,26 @@ class _Model(BaseModel):
 
 
 class ResourceId(_Model):
-    resource_type: str
-    id: Annotated[str, Field(min_length=1)]
+    resource_type: Code
+    id: Id
 
 
 class Person(_Model):
     """Someone who is not (yet) an employee or contractor, named inline."""
 
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    first_name: Annotated[str, Field(min_length=1)]
-    last_name: Annotated[str, Field(min_length=1)]
+    email: Email
+    first_name: Name
+    last_name: Name
 
 
 class NewAccount(_Model):
-    first_name: Annotated[str, Field(min_length=1)]
-    last_name: Annotated[str, Field(min_length=1)]
-    email: str | None = None
-    work_email: str | None = None
-    middle_initial: str | None = None
-    preferred_first_name: str | None = None
-    date_of_birth: str | None = None
+    first_name: Name
+    last_name: Name
+    email: Email | None = None
+    work_email: Email | None = None
+    middle_initial: Annotated[str, Field(max_length=1), Safe] | None = None
+    preferred_first_name: Name | None = None
+    date_of_birth: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
     self_onboarding: bool = False
 
     @model_validator(mode="after")
@@ -49,18 +74,18 @@ class NewAccount(_Model):
 
 class _Request(_Model):
     request_id: RequestId
-    connector: Literal["guru", "gusto"]
+    connector: ConnectorName
 
 
 class GrantRequest(_Request):
     action: Literal["grant"]
-    entitlement_id: Annotated[str, Field(min_length=1)]
+    entitlement_id: Id
     principal: ResourceId | Person
 
 
 class RevokeRequest(_Request):
     action: Literal["revoke"]
-    grant_id: Annotated[str, Field(min_length=1)]
+    grant_id: Id
 
 
 class CreateAccountRequest(_Request):
@@ -81,11 +106,6 @@ _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
 ACTIONS = ("grant", "revoke", "create_account", "delete_resource")
 
 
-def request_from_dict(data: dict[str, Any]) -> ProvisioningRequest:
-    """Rebuilds a request already validated once (e.g. the payload stored by the idempotency layer)."""
-    return _REQUEST.validate_python(data)
-
-
 def _is_request_id(value: object) -> bool:
     try:
         _REQUEST_ID.validate_python(value)
@@ -102,7 +122,9 @@ class ActionResult(BaseModel):
     resource: dict[str, Any] | None = None
 
 
-class Outcome(BaseModel):
+class ProvisioningOutcome(BaseModel):
+    """The one outcome of one request, as filed under provisioning/results/ and published (docs/provisioning.md)."""
+
     request_id: str
     connector: str | None
     action: str | None
@@ -119,17 +141,30 @@ class Outcome(BaseModel):
 
 
 class Rejection(BaseModel):
-    """A body that is not a valid request: why, and the id its outcome is filed under."""
+    """A body that is not a request to carry out: why, the id its outcome is filed under, and the body's own id
+    (`rejected-<hash>`, for a rejection that must not take the request_id's file)."""
 
     request_id: str
+    body_id: str
     connector: str | None
     action: str | None
     reason: str
     raw_body: str
 
+    @classmethod
+    def of(cls, request: ProvisioningRequest, reason: str, raw_body: str) -> Rejection:
+        """A well-formed request that still cannot be carried out (e.g. its request_id was used for another)."""
+        fields = {"request_id": request.request_id, "connector": request.connector, "action": request.action}
+        return _rejection(raw_body, reason, fields)
+
 
 def rejected_id(raw_body: str) -> str:
-    return f"rejected-{hashlib.sha256(raw_body.encode()).hexdigest()[:16]}"
+    return f"rejected-{hashlib.sha256(raw_body.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
+
+
+def storable(text: str) -> str:
+    """`text` with anything UTF-8 cannot hold (lone surrogates) written as `\\udXXX` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _reason(exc: ValidationError) -> str:
@@ -140,34 +175,44 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_request(raw_body: str) -> ProvisioningRequest | Rejection:
-    """A valid request, or a Rejection naming what is wrong (never an exception: bad input is not retried)."""
+def _rejection(raw_body: str, reason: str, fields: dict[str, Any] | None = None) -> Rejection:
+    fields = fields or {}
+    candidate = fields.get("request_id")
+    return Rejection(
+        request_id=str(candidate) if _is_request_id(candidate) else rejected_id(raw_body),
+        body_id=rejected_id(raw_body),
+        connector=storable(str(fields["connector"])[:40]) if fields.get("connector") else None,
+        action=storable(str(fields["action"])[:40]) if fields.get("action") else None,
+        reason=reason,
+        raw_body=storable(raw_body[:MAX_RAW_BODY_KEPT]),
+    )
+
+
+def parse_request(raw_body: str, connectors: Collection[str]) -> ProvisioningRequest | Rejection:
+    """A valid request for one of `connectors`, or a Rejection naming what is wrong (never an exception: bad
+    input is not retried)."""
+    if len(raw_body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return _rejection(raw_body, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
     try:
         body = json.loads(raw_body)
+    except RecursionError:
+        return _rejection(raw_body, "the body is nested too deeply")
     except ValueError:
-        return Rejection(
-            request_id=rejected_id(raw_body),
-            connector=None,
-            action=None,
-            reason="the body is not JSON",
-            raw_body=raw_body,
-        )
-    fields = body if isinstance(body, dict) else {}
-    candidate = fields.get("request_id")
-    usable_id = _is_request_id(candidate)
+        return _rejection(raw_body, "the body is not JSON")
+    if not isinstance(body, dict):
+        return _rejection(raw_body, "the body must be a JSON object")
     try:
-        return _REQUEST.validate_python(body)
+        request = _REQUEST.validate_python(body)
     except ValidationError as exc:
-        if not isinstance(body, dict):
-            reason = "the body must be a JSON object"
-        elif fields.get("action") not in ACTIONS:
-            reason = f"unknown action {str(fields.get('action'))[:40]!r}; use one of {', '.join(ACTIONS)}"
+        if body.get("action") not in ACTIONS:
+            reason = f"unknown action {storable(str(body.get('action'))[:40])!r}; use one of {', '.join(ACTIONS)}"
         else:
             reason = _reason(exc)
-        return Rejection(
-            request_id=str(candidate) if usable_id else rejected_id(raw_body),
-            connector=str(fields["connector"])[:40] if fields.get("connector") else None,
-            action=str(fields["action"])[:40] if fields.get("action") else None,
-            reason=reason,
-            raw_body=raw_body,
+        return _rejection(raw_body, reason, body)
+    except RecursionError:
+        return _rejection(raw_body, "the body is nested too deeply", body)
+    if request.connector not in connectors:
+        return _rejection(
+            raw_body, f"unknown connector {request.connector!r}; use one of {', '.join(sorted(connectors))}", body
         )
+    return request

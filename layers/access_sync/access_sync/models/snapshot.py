@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from access_sync.models import ids
+
 SNAPSHOT_FORMAT: Literal["access-sync.snapshot"] = "access-sync.snapshot"
 SNAPSHOT_VERSION: Literal[1] = 1
 RECORD_FILES = ("resources.jsonl.gz", "entitlements.jsonl.gz", "grants.jsonl.gz")
@@ -45,6 +47,10 @@ class Resource(_Record):
     def ref(self) -> ResourceRef:
         return ResourceRef(resource_type=self.resource_type, id=self.id)
 
+    @property
+    def key(self) -> str:
+        return ids.resource_key(self.resource_type, self.id)
+
 
 class Entitlement(_Record):
     id: str
@@ -64,7 +70,7 @@ class Entitlement(_Record):
         grantable_to: list[str],
     ) -> Entitlement:
         return cls(
-            id=entitlement_id(resource, slug),
+            id=ids.entitlement_id(resource.resource_type, resource.id, slug),
             resource=resource,
             slug=slug,
             purpose=purpose,
@@ -80,17 +86,11 @@ class Grant(_Record):
 
     @classmethod
     def of(cls, entitlement: str, principal: ResourceRef) -> Grant:
-        return cls(id=grant_id(entitlement, principal), entitlement=entitlement, principal=principal)
-
-
-def entitlement_id(resource: ResourceRef, slug: str) -> str:
-    """baton's `<type>:<id>:<slug>` form, e.g. `group:<gid>:member`."""
-    return f"{resource.resource_type}:{resource.id}:{slug}"
-
-
-def grant_id(entitlement: str, principal: ResourceRef) -> str:
-    """baton's `<entitlement id>:<principal type>:<principal id>` form."""
-    return f"{entitlement}:{principal.resource_type}:{principal.id}"
+        return cls(
+            id=ids.grant_id(entitlement, principal.resource_type, principal.id),
+            entitlement=entitlement,
+            principal=principal,
+        )
 
 
 def grant_line(entitlement: str, principal_type: str, principal_id: str) -> bytes:
@@ -99,7 +99,7 @@ def grant_line(entitlement: str, principal_type: str, principal_id: str) -> byte
     Grants are the bulk of a snapshot (600,000 memberships in a large Guru team), and the models cost
     six times more than the line itself.
     """
-    gid = f"{entitlement}:{principal_type}:{principal_id}"
+    gid = ids.grant_id(entitlement, principal_type, principal_id)
     return (
         f'{{"id":{_json_string(gid)},"entitlement":{_json_string(entitlement)},"principal":'
         f'{{"resource_type":{_json_string(principal_type)},"id":{_json_string(principal_id)}}}}}\n'

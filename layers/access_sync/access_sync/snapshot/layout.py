@@ -24,13 +24,30 @@ def latest_key(connector: str) -> str:
     return f"{connector_prefix(connector)}/latest.json"
 
 
+# Work files of unfinished syncs live beside the snapshot folders, never inside one, under names starting with
+# `_` (which Athena and Glue skip); the bucket's lifecycle rules expire any that a crash leaves behind.
+def checkpoints_prefix(connector: str) -> str:
+    return f"{connector_prefix(connector)}/_checkpoints/"
+
+
 def checkpoint_key(connector: str, sync_id: str) -> str:
-    # A leading underscore keeps Athena/Glue from reading checkpoints as data.
-    return f"{connector_prefix(connector)}/_checkpoints/{sync_id}.json"
+    return f"{checkpoints_prefix(connector)}{sync_id}.json"
 
 
-def segment_key(folder: str, file_name: str, index: int) -> str:
-    return f"{folder}/_segments/{file_name}.{index:04d}"
+def segments_prefix(connector: str, sync_id: str | None = None) -> str:
+    return f"{connector_prefix(connector)}/_segments/{sync_id + '/' if sync_id else ''}"
+
+
+def segment_key(prefix: str, file_name: str, index: int) -> str:
+    return f"{prefix}{file_name}.{index:04d}"
+
+
+def sync_started(sync_id: str) -> datetime | None:
+    """The start time a sync id begins with, or None when the text is not a sync id."""
+    try:
+        return datetime.strptime(sync_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def iso_now(now: datetime) -> str:

@@ -1,10 +1,11 @@
 """Streams records into gzip JSON-lines files without holding them in memory.
 
-Each invocation of a sync writes its records into *segments* (one gzip member per file per invocation).
-`finish()` turns the segments into the final `resources.jsonl.gz`, `entitlements.jsonl.gz` and
-`grants.jsonl.gz`: a rename when there is one segment, a streamed concatenation otherwise (concatenated
-gzip members are one valid gzip stream). A resumed sync therefore yields the same records as an
-uninterrupted one, and no final file exists until the snapshot is about to be completed.
+Each invocation of a sync writes its records into *segments* (one gzip member per file per invocation),
+kept outside the snapshot folder. `finish()` builds the final `resources.jsonl.gz`, `entitlements.jsonl.gz`
+and `grants.jsonl.gz` from them: a copy when there is one segment, a streamed concatenation otherwise
+(concatenated gzip members are one valid gzip stream). A resumed sync therefore yields the same records as
+an uninterrupted one. Segments are only read while assembling, and removed by `discard_segments()` once the
+manifest is written, so an invocation that dies while assembling leaves everything a resumed one needs.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ class _Segment:
 
 
 class SnapshotWriter:
-    def __init__(self, store: BlobStore, folder: str, state: WriterState | None = None) -> None:
+    def __init__(self, store: BlobStore, folder: str, segments: str, state: WriterState | None = None) -> None:
         self.store = store
         self.folder = folder
+        self.segments = segments
         self.state = state or WriterState()
         self._open: dict[str, _Segment] = {}
         self._counts: Counter[str] = Counter(self.state.resource_counts)
@@ -120,7 +122,7 @@ class SnapshotWriter:
         segment = self._open.get(file_name)
         if segment is None:
             index = self.state.files[file_name].segments
-            segment = self._open[file_name] = _Segment(self.store, segment_key(self.folder, file_name, index))
+            segment = self._open[file_name] = _Segment(self.store, segment_key(self.segments, file_name, index))
         segment.write(line)
         self.state.files[file_name].records += 1
 
@@ -144,9 +146,10 @@ class SnapshotWriter:
     def finish(self) -> dict[str, FileInfo]:
         """Closes segments and builds the final files; returns what the manifest says about them."""
         self.checkpoint()
-        files = {name: self._assemble(name, info) for name, info in self.state.files.items()}
-        self.store.delete(f"{self.folder}/_segments")
-        return files
+        return {name: self._assemble(name, info) for name, info in self.state.files.items()}
+
+    def discard_segments(self) -> None:
+        self.store.delete_prefix(self.segments)
 
     @property
     def resource_counts(self) -> dict[str, int]:
@@ -155,7 +158,7 @@ class SnapshotWriter:
     def _assemble(self, file_name: str, info: FileState) -> FileInfo:
         final = f"{self.folder}/{file_name}"
         if info.segments == 1:
-            self.store.move(segment_key(self.folder, file_name, 0), final)
+            self.store.copy(segment_key(self.segments, file_name, 0), final)
             return FileInfo(records=info.records, bytes=info.single_bytes, sha256=info.single_sha256)
         with self.store.open_writer(final, "application/gzip") as target:
             out = _HashingWriter(target)
@@ -163,9 +166,7 @@ class SnapshotWriter:
                 with gzip.GzipFile(fileobj=out, mode="wb", mtime=0):
                     pass
             for index in range(info.segments):
-                self._append(segment_key(self.folder, file_name, index), out)
-        for index in range(info.segments):
-            self.store.delete(segment_key(self.folder, file_name, index))
+                self._append(segment_key(self.segments, file_name, index), out)
         return FileInfo(records=info.records, bytes=out.size, sha256=out.digest.hexdigest())
 
     def _append(self, key: str, out: _HashingWriter) -> None:

@@ -2,6 +2,8 @@
 
 A destination is a local folder or `s3://bucket/prefix`; keys are relative to it. Writers stream: nothing
 becomes visible under its key until the writer closes cleanly, and an aborted writer leaves nothing.
+Both stores mean the same by every method: `delete` removes one key, `delete_prefix` every key under a
+prefix, and a key that is not there is not an error.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ class BlobStore(Protocol):
 
     def open_reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
 
-    def move(self, source: str, dest: str) -> None: ...
+    def copy(self, source: str, dest: str) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> None: ...
 
     def list_keys(self, prefix: str) -> Iterator[str]: ...
 
@@ -77,17 +81,28 @@ class LocalBlobStore:
         with self._path(key).open("rb") as handle:
             yield handle
 
-    def move(self, source: str, dest: str) -> None:
+    def copy(self, source: str, dest: str) -> None:
         target = self._path(dest)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._path(source), target)
+        tmp = target.with_name(f".{target.name}.partial")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self._path(source), tmp)  # a second name for the same bytes: instant, whatever the size
+        except OSError:
+            shutil.copyfile(self._path(source), tmp)
+        os.replace(tmp, target)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
+        if not path.is_dir():
             path.unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        for key in list(self.list_keys(prefix)):
+            self.delete(key)
+        base = self._path(prefix)
+        if base.is_dir():
+            shutil.rmtree(base, ignore_errors=True)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix)
@@ -98,13 +113,3 @@ class LocalBlobStore:
             key = path.relative_to(self.root).as_posix()
             if path.is_file() and key.startswith(prefix) and not path.name.startswith("."):
                 yield key
-
-
-def open_blob_store(dest: str) -> BlobStore:
-    """`s3://bucket/prefix` → S3; anything else is a local folder."""
-    if dest.startswith("s3://"):
-        from access_sync.stores.s3 import S3BlobStore
-
-        bucket, _, prefix = dest[len("s3://") :].partition("/")
-        return S3BlobStore(bucket, prefix)
-    return LocalBlobStore(dest)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from access_sync.errors import ConfigurationError, LeaseBusy, TransientError
 from access_sync.observability import logger
-from access_sync.stores.secrets import _aws_reason
+from access_sync.stores.aws_errors import aws_code
 
 # A refresh under the lease is a fresh secret read, at most two token requests and a secret write; a
 # holder that is still busy after `ttl` is presumed dead. Waiters wait a bit longer than that.
@@ -167,7 +167,7 @@ class DynamoLease:
                 ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
             )
         except ClientError as exc:
-            if _aws_reason(exc) == "ConditionalCheckFailedException":
+            if aws_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise self._failure(exc) from None
         return True
@@ -184,13 +184,13 @@ class DynamoLease:
                 ExpressionAttributeValues={":owner": {"S": owner}},
             )
         except ClientError as exc:
-            if _aws_reason(exc) != "ConditionalCheckFailedException":
+            if aws_code(exc) != "ConditionalCheckFailedException":
                 raise self._failure(exc) from None
             # Held past its expiry and taken over: the other holder's lease is not ours to delete.
             logger.warning("the token-refresh lease expired before it was released", extra={"lease": self.key})
 
     def _failure(self, exc: Exception) -> Exception:
-        code = _aws_reason(exc)
+        code = aws_code(exc)
         if code in ("ResourceNotFoundException", "AccessDeniedException", "ValidationException"):
             return ConfigurationError(
                 f"Cannot use the lease table {self.table} ({code}); check IDEMPOTENCY_TABLE and this role's "

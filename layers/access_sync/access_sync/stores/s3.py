@@ -1,16 +1,20 @@
-"""S3 blob store. Writers stream through a multipart upload, so memory stays at one part, whatever the size."""
+"""S3 blob store. Writers stream through a multipart upload, so memory stays at one part, whatever the size.
+
+Every S3 failure leaves as the library's own error (stores/aws_errors.py), naming the location.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any, BinaryIO
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from access_sync.stores.aws_errors import aws_code, aws_errors
 from access_sync.stores.blob import BlobWriter
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last
@@ -37,6 +41,10 @@ class _MultipartWriter:
         return len(data)
 
     def _flush_part(self) -> None:
+        with aws_errors(f"write s3://{self.bucket}/{self.key}"):
+            self._upload_part()
+
+    def _upload_part(self) -> None:
         client = s3_client()
         if self.upload_id is None:
             created = client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
@@ -53,19 +61,25 @@ class _MultipartWriter:
         self.buffer.clear()
 
     def close(self) -> None:
+        with aws_errors(f"write s3://{self.bucket}/{self.key}"):
+            self._complete()
+
+    def _complete(self) -> None:
         client = s3_client()
         if self.upload_id is None:
             client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), ContentType=self.content_type)
             return
         if self.buffer:
-            self._flush_part()
+            self._upload_part()
         client.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
         )
 
     def abort(self) -> None:
         if self.upload_id is not None:
-            s3_client().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+            # Best effort: the bucket's lifecycle rule removes uploads left incomplete.
+            with suppress(ClientError, BotoCoreError):
+                s3_client().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
 
 
 class S3BlobStore:
@@ -90,21 +104,23 @@ class S3BlobStore:
         writer.close()
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
-        s3_client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        with aws_errors(f"write {self.describe(key)}"):
+            s3_client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
     def get_bytes(self, key: str) -> bytes | None:
-        try:
-            answer = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404"):
-                return None
-            # Without bucket-wide ListBucket, S3 answers AccessDenied for a missing key; our role may list the
-            # prefix, which tells the two apart.
-            if code == "AccessDenied" and not self._exists(key):
-                return None
-            raise
-        data: bytes = answer["Body"].read()
+        with aws_errors(f"read {self.describe(key)}"):
+            try:
+                answer = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                code = aws_code(exc)
+                if code in ("NoSuchKey", "404"):
+                    return None
+                # Without bucket-wide ListBucket, S3 answers AccessDenied for a missing key; our role may list the
+                # prefix, which tells the two apart.
+                if code == "AccessDenied" and not self._exists(key):
+                    return None
+                raise
+            data: bytes = answer["Body"].read()
         return data
 
     def _exists(self, key: str) -> bool:
@@ -113,23 +129,33 @@ class S3BlobStore:
 
     @contextmanager
     def open_reader(self, key: str) -> Iterator[BinaryIO]:
-        body = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        try:
-            yield body
-        finally:
-            body.close()
+        with aws_errors(f"read {self.describe(key)}"):
+            body = s3_client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+            try:
+                yield body
+            finally:
+                body.close()
 
-    def move(self, source: str, dest: str) -> None:
+    def copy(self, source: str, dest: str) -> None:
         # The managed copy switches to multipart copy for large objects, server-side.
-        s3_client().copy({"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(dest))
-        self.delete(source)
+        with aws_errors(f"copy {self.describe(source)}"):
+            s3_client().copy({"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(dest))
 
     def delete(self, key: str) -> None:
-        s3_client().delete_object(Bucket=self.bucket, Key=self._key(key))
+        with aws_errors(f"delete {self.describe(key)}"):
+            s3_client().delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def delete_prefix(self, prefix: str) -> None:
+        keys = [self._key(key) for key in self.list_keys(prefix)]
+        with aws_errors(f"delete under {self.describe(prefix)}"):
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+                batch = [{"Key": key} for key in keys[start : start + 1000]]
+                s3_client().delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = s3_client().get_paginator("list_objects_v2")
         strip = len(self.prefix) + 1 if self.prefix else 0
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            for item in page.get("Contents", []):
-                yield item["Key"][strip:]
+        with aws_errors(f"list {self.describe(prefix)}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+                for item in page.get("Contents", []):
+                    yield item["Key"][strip:]

@@ -1,4 +1,5 @@
-"""Secret stores: a local JSON file (atomic replace) or a Secrets Manager secret (Powertools Parameters)."""
+"""Secret stores: environment variables, a local JSON file (atomic replace), or a Secrets Manager secret
+(Powertools Parameters)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from access_sync.errors import ConfigurationError
+from access_sync.stores.aws_errors import aws_code
 
 
 class SecretStore(Protocol):
@@ -22,6 +25,31 @@ class SecretStore(Protocol):
     def write(self, value: dict[str, Any]) -> None:
         """Replaces the stored JSON atomically: readers see the old or the new value, never a mix."""
         ...
+
+
+class EnvSecretStore:
+    """Credentials in environment variables: each field from the first of its variables that is set."""
+
+    def __init__(self, fields: Mapping[str, Sequence[str]], missing: str) -> None:
+        self.fields = fields
+        self.missing = missing  # the sentence that says which variables to set
+
+    def describe(self) -> str:
+        return "the environment (" + ", ".join(names[0] for names in self.fields.values()) + ")"
+
+    def read(self, fresh: bool = False) -> dict[str, Any]:
+        found = {
+            field: next((os.environ[n] for n in names if os.environ.get(n)), None)
+            for field, names in self.fields.items()
+        }
+        if not all(found.values()):
+            raise ConfigurationError(self.missing)
+        return found
+
+    def write(self, value: dict[str, Any]) -> None:
+        raise ConfigurationError(
+            "Credentials from environment variables cannot be updated; store them in a file or secret."
+        )
 
 
 class FileSecretStore:
@@ -74,7 +102,7 @@ class SecretsManagerStore:
             raise ConfigurationError(f"The secret {self.secret_id} does not hold JSON.") from None
         except (parameters.exceptions.GetParameterError, ClientError) as exc:
             raise ConfigurationError(
-                f"Cannot read the secret {self.secret_id} ({_aws_reason(exc)}); check its name and this role's access."
+                f"Cannot read the secret {self.secret_id} ({aws_code(exc)}); check its name and this role's access."
             ) from None
         if not isinstance(value, dict):
             raise ConfigurationError(f"The secret {self.secret_id} must hold a JSON object.")
@@ -88,24 +116,5 @@ class SecretsManagerStore:
             parameters.set_secret(self.secret_id, json.dumps(value), client_request_token=str(uuid.uuid4()))
         except parameters.exceptions.SetSecretError as exc:
             raise ConfigurationError(
-                f"Cannot write the secret {self.secret_id} ({_aws_reason(exc)}); check this role's PutSecretValue."
+                f"Cannot write the secret {self.secret_id} ({aws_code(exc)}); check this role's PutSecretValue."
             ) from None
-
-
-def _aws_reason(exc: Exception) -> str:
-    """The AWS error code only: messages from AWS can echo request parameters."""
-    cause = exc.__cause__ or exc
-    response = getattr(cause, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", type(cause).__name__))
-    return type(cause).__name__
-
-
-def open_secret_store(credentials: str | None = None, secret_id: str | None = None) -> SecretStore | None:
-    if credentials and secret_id:
-        raise ConfigurationError("Give either --credentials or --secret-id, not both.")
-    if secret_id:
-        return SecretsManagerStore(secret_id)
-    if credentials:
-        return FileSecretStore(credentials)
-    return None

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from access_sync.http.client import ApiClient
 from access_sync.models.snapshot import ResourceType
 from access_sync.snapshot.writer import RecordSink
 from access_sync.sync.deadline import Deadline
 
+StateT = TypeVar("StateT", bound=BaseModel)
+
 
 @dataclass
-class SyncContext:
-    """`state` belongs to the connector: JSON-serialisable, saved at each checkpoint, handed back on resume.
+class SyncContext(Generic[StateT]):
+    """`state` is the connector's own model: saved at each checkpoint, handed back on resume.
 
-    A connector updates `state` only after the records it describes were given to `sink`, and checks
-    `deadline.should_stop()` between pages.
+    A connector changes `state` only on the calling thread and only after the records it describes were
+    given to `sink`, and checks `deadline.should_stop()` between pages.
     """
 
     sink: RecordSink
     deadline: Deadline
-    state: dict[str, Any] = field(default_factory=dict)
+    state: StateT
 
 
-class SyncConnector(Protocol):
+class SyncConnector(Protocol[StateT]):
     name: str
     resource_types: list[ResourceType]
+    state_model: type[StateT]
 
     @property
     def base_url(self) -> str: ...
@@ -34,7 +39,7 @@ class SyncConnector(Protocol):
     @property
     def requests(self) -> int: ...
 
-    def sync(self, ctx: SyncContext) -> bool:
+    def sync(self, ctx: SyncContext[StateT]) -> bool:
         """Writes records to ctx.sink; True when everything is written, False when stopped for a checkpoint."""
         ...
 

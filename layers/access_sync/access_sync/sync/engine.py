@@ -1,7 +1,8 @@
 """One sync invocation: start or resume, let the connector write, then complete the snapshot or checkpoint it.
 
 Completion order is the contract of docs/snapshot-format.md: record files, then manifest.json, then
-latest.json. Anything that fails before the manifest leaves latest.json untouched.
+latest.json, then the work files go. Anything that fails before the manifest leaves latest.json untouched;
+a sync resumed after its manifest was written only finishes the clean-up.
 """
 
 from __future__ import annotations
@@ -13,20 +14,33 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from access_sync.models.events import SyncEvent, SyncResult
 from access_sync.models.snapshot import Counts, LatestPointer, Manifest, Source
+from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.observability import logger
-from access_sync.snapshot.layout import checkpoint_key, iso_now, latest_key, new_sync_id, snapshot_folder
+from access_sync.snapshot.layout import (
+    checkpoint_key,
+    checkpoints_prefix,
+    iso_now,
+    latest_key,
+    new_sync_id,
+    segments_prefix,
+    snapshot_folder,
+    sync_started,
+)
 from access_sync.snapshot.writer import RecordSink, SnapshotWriter, WriterState
 from access_sync.stores.blob import BlobStore
-from access_sync.sync.connector import SyncConnector, SyncContext
+from access_sync.sync.connector import StateT, SyncConnector, SyncContext
 from access_sync.sync.deadline import Deadline
 
 Clock = Callable[[], datetime]
 ProgressCallback = Callable[[dict[str, int]], None]
 
 
+CHECKPOINT_FORMAT = 2
+
+
 class Checkpoint(BaseModel):
+    format: int = CHECKPOINT_FORMAT
     connector: str
     sync_id: str
     started_at: str
@@ -73,31 +87,69 @@ class _ProgressSink:
         self._tick("grants")
 
 
-def _load_checkpoint(store: BlobStore, event: SyncEvent, max_age: float, now: datetime) -> Checkpoint | None:
+def _checkpoint_age(checkpoint: Checkpoint, now: datetime) -> float | None:
+    try:
+        saved = datetime.fromisoformat(checkpoint.saved_at)
+    except ValueError:
+        return None
+    return (now - (saved if saved.tzinfo else saved.replace(tzinfo=UTC))).total_seconds()
+
+
+def _load_checkpoint(
+    store: BlobStore, connector: SyncConnector[StateT], event: SyncEvent, max_age: float, now: datetime
+) -> tuple[Checkpoint, StateT] | None:
     if not event.resumes or event.sync_id is None:
         return None
-    raw = store.get_bytes(checkpoint_key(event.connector, event.sync_id))
+    key = checkpoint_key(event.connector, event.sync_id)
+    raw = store.get_bytes(key)
     if raw is None:
         logger.warning("checkpoint not found; starting a fresh sync", extra={"sync_id": event.sync_id})
         return None
     try:
         checkpoint = Checkpoint.model_validate_json(raw)
-    except ValidationError:
+        state = connector.state_model.model_validate(checkpoint.state)
+        age = _checkpoint_age(checkpoint, now)
+        if checkpoint.format != CHECKPOINT_FORMAT or checkpoint.sync_id != event.sync_id or age is None:
+            raise ValueError("not this sync's checkpoint")
+    except (ValidationError, ValueError):
+        # Written by another version, or changed by hand: resuming from it could yield wrong records.
         logger.warning("checkpoint unreadable; starting a fresh sync", extra={"sync_id": event.sync_id})
+        _discard_work(store, event.connector, event.sync_id)
         return None
-    age = (now - datetime.fromisoformat(checkpoint.saved_at)).total_seconds()
     if age > max_age:
         logger.warning(
             "checkpoint too old; starting a fresh sync",
             extra={"sync_id": event.sync_id, "age_seconds": int(age)},
         )
-        store.delete(checkpoint_key(event.connector, event.sync_id))
+        _discard_work(store, event.connector, event.sync_id)
         return None
-    return checkpoint
+    return checkpoint, state
+
+
+def _discard_work(store: BlobStore, connector: str, sync_id: str) -> None:
+    store.delete_prefix(segments_prefix(connector, sync_id))
+    store.delete(checkpoint_key(connector, sync_id))
+
+
+def sweep_abandoned_work(store: BlobStore, connector: str, now: datetime, max_age: float) -> int:
+    """Removes the work files of syncs that started more than `max_age` ago and never completed (killed or
+    failed); returns how many syncs it cleaned up. Younger ones may still be running, so they stay."""
+    abandoned: set[str] = set()
+    for prefix in (checkpoints_prefix(connector), segments_prefix(connector)):
+        for key in store.list_keys(prefix):
+            sync_id = key[len(prefix) :].split("/", 1)[0].removesuffix(".json")
+            started = sync_started(sync_id)
+            if started is not None and (now - started).total_seconds() > max_age:
+                abandoned.add(sync_id)
+    for sync_id in sorted(abandoned):
+        _discard_work(store, connector, sync_id)
+    if abandoned:
+        logger.info("removed the work files of abandoned syncs", extra={"syncs": len(abandoned)})
+    return len(abandoned)
 
 
 def run_sync(
-    connector: SyncConnector,
+    connector: SyncConnector[StateT],
     store: BlobStore,
     event: SyncEvent,
     *,
@@ -108,16 +160,23 @@ def run_sync(
 ) -> SyncResult:
     started = time.monotonic()
     now = clock()
-    checkpoint = _load_checkpoint(store, event, checkpoint_max_age, now)
-    if checkpoint:
-        sync_id, started_at, state = checkpoint.sync_id, checkpoint.started_at, checkpoint.state
+    loaded = _load_checkpoint(store, connector, event, checkpoint_max_age, now)
+    checkpoint: Checkpoint | None = None
+    if loaded is not None:
+        checkpoint, state = loaded
+        sync_id, started_at = checkpoint.sync_id, checkpoint.started_at
         previous_requests, invocations = checkpoint.requests, checkpoint.invocations + 1
         writer_state: WriterState | None = checkpoint.writer
     else:
-        sync_id, started_at, state = new_sync_id(now), iso_now(now), {}
+        sweep_abandoned_work(store, connector.name, now, checkpoint_max_age)
+        sync_id, started_at, state = new_sync_id(now), iso_now(now), connector.state_model()
         previous_requests, invocations, writer_state = 0, 1, None
     folder = snapshot_folder(connector.name, sync_id)
-    writer = SnapshotWriter(store, folder, writer_state)
+    if checkpoint and (done := _completed(store, folder)):
+        logger.info("sync was already complete; removing its work files", extra={"sync_id": sync_id})
+        _discard_work(store, connector.name, sync_id)
+        return _result(done, store, event, checkpoint.invocations, time.monotonic() - started)
+    writer = SnapshotWriter(store, folder, segments_prefix(connector.name, sync_id), writer_state)
     sink: RecordSink = _ProgressSink(writer, progress) if progress else writer
     logger.set_correlation_id(sync_id)
     logger.append_keys(connector=connector.name)
@@ -148,7 +207,7 @@ def run_sync(
             saved_at=clock().isoformat(),
             invocations=invocations,
             requests=requests,
-            state=ctx.state,
+            state=ctx.state.model_dump(mode="json"),
             writer=writer.checkpoint(),
         )
         store.put_bytes(checkpoint_key(connector.name, sync_id), saved.model_dump_json().encode())
@@ -181,14 +240,34 @@ def run_sync(
     store.put_bytes(f"{folder}/manifest.json", manifest.model_dump_json(indent=2).encode())
     pointer = LatestPointer(sync_id=sync_id, path=folder, completed_at=completed_at)
     store.put_bytes(latest_key(connector.name), pointer.model_dump_json(indent=2).encode())
+    writer.discard_segments()
     if checkpoint:
         store.delete(checkpoint_key(connector.name, sync_id))
     logger.info("sync complete", extra={"counts": counts.model_dump(), "requests": requests})
+    return _result(manifest, store, event, invocations, time.monotonic() - started, resumed=checkpoint is not None)
+
+
+def _completed(store: BlobStore, folder: str) -> Manifest | None:
+    raw = store.get_bytes(f"{folder}/manifest.json")
+    return Manifest.model_validate_json(raw) if raw is not None else None
+
+
+def _result(
+    manifest: Manifest, store: BlobStore, event: SyncEvent, invocations: int, duration: float, resumed: bool = True
+) -> SyncResult:
+    folder = snapshot_folder(manifest.connector, manifest.sync_id)
     return SyncResult(
         status="complete",
+        connector=manifest.connector,
+        sync_id=manifest.sync_id,
+        trigger=event.trigger,
+        scheduled_time=event.scheduled_time,
+        execution_id=event.execution_id,
         snapshot=folder,
         location=store.describe(folder),
-        counts=counts,
-        duration_seconds=round(time.monotonic() - started, 3),
-        **common,
+        counts=manifest.counts,
+        requests=manifest.source.requests,
+        invocations=invocations,
+        duration_seconds=round(duration, 3),
+        resumed_from_checkpoint=resumed,
     )

@@ -6,20 +6,25 @@ page as soon as the current one arrives, so a long chain (the critical path) nev
 Pages go to the writer (the calling thread) through a bounded queue, which keeps memory bounded and
 slows fetching when writing falls behind. Cursors are updated only by the writer, after a page was
 handled, so they can be saved in a checkpoint at any point between pages.
+
+New chains come from an iterator, taken in order; each announces itself to the writer before any of its
+pages, in the order taken, so the writer can count the chains begun (`started`) as a resumable position.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from access_sync.sync.deadline import Deadline
 
 Page = tuple[list[dict[str, Any]], str | None]
-# (chain key, items, next URL) for a page; (chain key, None, first URL) when a worker takes up a chain.
-_Event = tuple[str, list[dict[str, Any]] | None, str | None]
+Chain = tuple[str, str]  # (key, URL of its next page)
+_PAGE, _RESUMED, _NEW = "page", "resumed", "new"
+# (what, chain key, items, next URL): a page, or a worker taking up a chain (items None, its first URL).
+_Event = tuple[str, str, list[dict[str, Any]] | None, str | None]
 
 
 class _Chains:
@@ -30,29 +35,38 @@ class _Chains:
         fetch: Callable[[str], Page],
         cursors: dict[str, str],
         handle: Callable[[str, list[dict[str, Any]]], None],
-        more: Callable[[], tuple[str, str] | None],
+        more: Iterator[Chain],
+        started: Callable[[str], None],
         workers: int,
     ) -> None:
-        self.fetch, self.cursors, self.handle, self.more = fetch, cursors, handle, more
+        self.fetch, self.cursors, self.handle = fetch, cursors, handle
+        self.more, self.started = more, started
         self.workers = max(1, workers)
         self.events: queue.Queue[_Event | BaseException | None] = queue.Queue(maxsize=2 * self.workers)
         self.pending = list(cursors.items())
         self.take_lock = threading.Lock()
         self.stop = threading.Event()
 
-    def take(self) -> tuple[str, str] | None:
+    def take(self) -> Chain | None:
+        """The next chain, announced to the writer under the lock, so announcements arrive in the order taken."""
         with self.take_lock:
-            return self.pending.pop(0) if self.pending else self.more()
+            if self.pending:
+                key, url = self.pending.pop(0)
+                self.events.put((_RESUMED, key, None, url))
+                return key, url
+            chain = next(self.more, None)
+            if chain is not None:
+                self.events.put((_NEW, chain[0], None, chain[1]))
+            return chain
 
     def work(self) -> None:
         try:
             while not self.stop.is_set() and (chain := self.take()):
                 key, url = chain
-                self.events.put((key, None, url))  # registers the cursor before any of its pages
                 next_url: str | None = url
                 while next_url and not self.stop.is_set():
                     items, following = self.fetch(next_url)
-                    self.events.put((key, items, following))
+                    self.events.put((_PAGE, key, items, following))
                     next_url = following
         except BaseException as exc:  # re-raised by the writer, once the other workers have stopped
             self.events.put(exc)
@@ -60,9 +74,11 @@ class _Chains:
             self.events.put(None)
 
     def write(self, event: _Event) -> None:
-        key, items, next_url = event
+        what, key, items, next_url = event
         if items is None:
             self.cursors[key] = next_url or ""
+            if what == _NEW:
+                self.started(key)
             return
         self.handle(key, items)
         if next_url:
@@ -101,11 +117,13 @@ def run_chains(
     handle: Callable[[str, list[dict[str, Any]]], None],
     deadline: Deadline,
     workers: int,
-    more: Callable[[], tuple[str, str] | None] = lambda: None,
+    more: Iterator[Chain] | None = None,
+    started: Callable[[str], None] = lambda key: None,
 ) -> bool:
     """Runs chains until all are exhausted (True) or the deadline asks to stop (False).
 
-    `cursors` maps chain key → URL of its next page and is updated in place; `more()` supplies new
-    chains (key, first URL) when a worker is free, and None when there are no more.
+    `cursors` maps chain key → URL of its next page and is updated in place, on the calling thread. `more`
+    supplies new chains (key, first URL) in order when a worker is free; `started(key)` runs on the calling
+    thread once per new chain, in that order, before any of its pages is handled.
     """
-    return _Chains(fetch, cursors, handle, more, workers).run(deadline)
+    return _Chains(fetch, cursors, handle, more or iter(()), started, workers).run(deadline)

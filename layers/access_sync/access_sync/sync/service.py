@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
-from access_sync.errors import AccessSyncError, ConfigurationError, ReauthorizationRequired
-from access_sync.models.events import SyncEvent, SyncResult
+from access_sync.errors import ReauthorizationRequired
+from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.observability import MetricUnit, logger, metrics
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import SyncConnector
@@ -16,21 +13,17 @@ from access_sync.sync.deadline import Deadline
 from access_sync.sync.engine import ProgressCallback, run_sync
 
 
-def parse_sync_event(event: Any, connector: str) -> SyncEvent:
-    try:
-        parsed = SyncEvent.model_validate(event)
-    except ValidationError:
-        raise ConfigurationError(
-            f"The {connector} sync was invoked with an event it cannot read; "
-            f'expected {{"connector": "{connector}", ...}} as in events/{connector}_sync_schedule.json.'
-        ) from None
-    if parsed.connector != connector:
-        raise ConfigurationError(f"The {connector} sync function was invoked with a {parsed.connector} event.")
-    return parsed
+def report_failure(exc: BaseException) -> None:
+    """Every failure counts, whatever raised it: the SyncFailed alarm is how operators hear of it."""
+    metrics.add_metric(name="SyncFailed", unit=MetricUnit.Count, value=1)
+    if isinstance(exc, ReauthorizationRequired):
+        metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
+    reason = getattr(exc, "message", None) or f"{type(exc).__name__} (an unexpected error)"
+    logger.error("sync failed", extra={"reason": reason, "error": type(exc).__name__})
 
 
 def sync_and_report(
-    connector: SyncConnector,
+    connector: SyncConnector[Any],
     store: BlobStore,
     event: SyncEvent,
     *,
@@ -58,41 +51,3 @@ def sync_and_report(
         metrics.add_metric(name="SyncCheckpointed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SyncDuration", unit=MetricUnit.Seconds, value=result.duration_seconds)
     return result
-
-
-def lambda_deadline(remaining_millis: Callable[[], int], margin: float) -> Deadline:
-    return Deadline(lambda: remaining_millis() / 1000.0, margin)
-
-
-def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], int]) -> dict[str, Any]:
-    """The sync Lambdas' logic: environment → connector → snapshot in S3, checkpointing before time runs out."""
-    from access_sync.connectors.factory import build_syncer
-    from access_sync.settings import LambdaSettings
-    from access_sync.stores.s3 import S3BlobStore
-    from access_sync.stores.secrets import SecretsManagerStore
-
-    try:
-        settings = LambdaSettings.from_env()
-        parsed = parse_sync_event(event, connector)
-        syncer = build_syncer(
-            connector,
-            SecretsManagerStore(settings.require(f"{connector}_secret_id")),
-            getattr(settings, f"{connector}_base_url"),
-            concurrency=settings.guru_max_concurrency,
-            lease_table=settings.idempotency_table,
-        )
-        result = sync_and_report(
-            syncer,
-            S3BlobStore(settings.snapshot_bucket),
-            parsed,
-            deadline=lambda_deadline(remaining_millis, settings.sync_safety_margin_seconds),
-            checkpoint_max_age=settings.checkpoint_max_age_seconds,
-        )
-    except AccessSyncError as exc:
-        # Every failure counts, configuration included: the SyncFailed alarm is how operators hear of it.
-        metrics.add_metric(name="SyncFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(exc, ReauthorizationRequired):
-            metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
-        logger.error("sync failed", extra={"reason": exc.message, "error": type(exc).__name__})
-        raise
-    return result.model_dump(mode="json")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -66,9 +68,29 @@ def guru_error(response: httpx.Response) -> AccessSyncError:
     )
 
 
+class Membership(StrEnum):
+    """What Guru said to a membership change."""
+
+    CHANGED = "changed"  # added or removed
+    NO_GROUP = "no_group"  # 404 to an add: there is no such group
+    NOT_MEMBER = "not_member"  # 404 to a removal
+    FORBIDDEN = "forbidden"  # 403: a built-in group, or the token's owner is not an admin
+    REFUSED = "refused"  # 400: e.g. the email is not on the team
+
+
+@dataclass(frozen=True)
+class MembershipAnswer:
+    outcome: Membership
+    detail: str = ""  # Guru's own words, for REFUSED
+
+
 def member_path(group_id: str, email: str | None = None) -> str:
     base = f"groups/{quote(group_id, safe='')}/members"
     return f"{base}/{quote(email, safe='')}" if email else base
+
+
+def _membership(response: httpx.Response) -> MembershipAnswer:
+    return MembershipAnswer(Membership.FORBIDDEN if response.status_code == 403 else Membership.CHANGED)
 
 
 class GuruClient:
@@ -115,17 +137,21 @@ class GuruClient:
         body: dict[str, Any] = self.api.send("GET", "whoami").json()
         return body
 
-    # Provisioning: the caller decides what 400/403/404 mean for the request, so they are returned, not raised.
-    def add_group_member(self, group_id: str, email: str) -> httpx.Response:
+    # Provisioning: the caller decides what 400/403/404 mean for the request, so they are answers, not errors.
+    def add_group_member(self, group_id: str, email: str) -> MembershipAnswer:
         """Guru's Swagger shape (`[{"id": email}]`); the older SDKs' `["email"]` form is also accepted by Guru."""
-        return self.api.send("POST", member_path(group_id), json=[{"id": email}], ok=(200, 201, 204, 400, 403, 404))
+        response = self.api.send("POST", member_path(group_id), json=[{"id": email}], ok=(200, 201, 204, 400, 403, 404))
+        if response.status_code == 404:
+            return MembershipAnswer(Membership.NO_GROUP)
+        if response.status_code == 400:
+            return MembershipAnswer(Membership.REFUSED, _message(response) or "HTTP 400")
+        return _membership(response)
 
-    def remove_group_member(self, group_id: str, email: str) -> httpx.Response:
-        return self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 403, 404))
-
-    @staticmethod
-    def message(response: httpx.Response) -> str:
-        return _message(response)
+    def remove_group_member(self, group_id: str, email: str) -> MembershipAnswer:
+        response = self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 403, 404))
+        if response.status_code == 404:
+            return MembershipAnswer(Membership.NOT_MEMBER)
+        return _membership(response)
 
     def close(self) -> None:
         self.api.close()

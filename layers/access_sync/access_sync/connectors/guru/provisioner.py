@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from access_sync.connectors.guru.client import GuruClient
+from access_sync.connectors.guru.client import GuruClient, Membership
+from access_sync.connectors.guru.syncer import GROUP, MEMBER_SLUG
+from access_sync.models import ids
 from access_sync.models.provisioning import (
     ActionResult,
     CreateAccountRequest,
@@ -14,33 +14,30 @@ from access_sync.models.provisioning import (
     RevokeRequest,
 )
 
-_ENTITLEMENT = re.compile(r"^group:(?P<gid>[^:]+):member$")
-_GRANT = re.compile(r"^group:(?P<gid>[^:]+):member:user:(?P<email>[^:]+)$")
-
 
 class GuruProvisioner:
     def __init__(self, client: GuruClient) -> None:
         self.client = client
 
-    def grant(self, request: GrantRequest) -> ActionResult:
-        match = _ENTITLEMENT.match(request.entitlement_id)
-        if not match:
+    def grant(self, request: GrantRequest, redelivered: bool = False) -> ActionResult:
+        entitlement = ids.parse_entitlement_id(request.entitlement_id, GROUP, MEMBER_SLUG)
+        if entitlement is None:
             return ActionResult(
                 status="failed",
                 message=f"Guru can only grant group membership (group:<id>:member), not {request.entitlement_id}.",
             )
-        gid = match["gid"]
+        gid = entitlement.resource_id
         principal = request.principal
         email = principal.email if isinstance(principal, Person) else principal.id
         if not isinstance(principal, Person) and principal.resource_type != "user":
             return ActionResult(status="failed", message="Guru group members must be users (resource_type user).")
-        response = self.client.add_group_member(gid, email)
+        answer = self.client.add_group_member(gid, email)
         resource = {"group_id": gid, "member": email}
-        if response.status_code in (200, 201, 204):
+        if answer.outcome is Membership.CHANGED:
             return ActionResult(status="succeeded", message=f"{email} is a member of group {gid}.", resource=resource)
-        if response.status_code == 404:
+        if answer.outcome is Membership.NO_GROUP:
             return ActionResult(status="failed", message=f"Guru has no group {gid}; check the entitlement id.")
-        if response.status_code == 403:
+        if answer.outcome is Membership.FORBIDDEN:
             return ActionResult(
                 status="failed",
                 message=f"Guru refused to change group {gid}: built-in groups such as All Members cannot be "
@@ -48,38 +45,38 @@ class GuruProvisioner:
             )
         return ActionResult(
             status="failed",
-            message=f"Guru did not add {email} to group {gid} ({self.client.message(response) or 'HTTP 400'}); "
+            message=f"Guru did not add {email} to group {gid} ({answer.detail}); "
             "invite them to the team first if they are not on it.",
         )
 
-    def revoke(self, request: RevokeRequest) -> ActionResult:
-        match = _GRANT.match(request.grant_id)
-        if not match:
+    def revoke(self, request: RevokeRequest, redelivered: bool = False) -> ActionResult:
+        grant = ids.parse_grant_id(request.grant_id, GROUP, MEMBER_SLUG, ("user",))
+        if grant is None:
             return ActionResult(
                 status="failed",
                 message=f"{request.grant_id} is not a Guru grant id (group:<id>:member:user:<email>).",
             )
-        gid, email = match["gid"], match["email"]
-        response = self.client.remove_group_member(gid, email)
+        gid, email = grant.entitlement.resource_id, grant.principal_id
+        answer = self.client.remove_group_member(gid, email)
         resource = {"group_id": gid, "member": email}
-        if response.status_code == 404:
+        if answer.outcome is Membership.NOT_MEMBER:
             return ActionResult(
                 status="already_done", message=f"{email} is not a member of group {gid}.", resource=resource
             )
-        if response.status_code == 403:
+        if answer.outcome is Membership.FORBIDDEN:
             return ActionResult(
                 status="failed",
                 message=f"Guru refused to change group {gid}: built-in groups such as All Members cannot be changed.",
             )
         return ActionResult(status="succeeded", message=f"{email} was removed from group {gid}.", resource=resource)
 
-    def create_account(self, request: CreateAccountRequest) -> ActionResult:
+    def create_account(self, request: CreateAccountRequest, redelivered: bool = False) -> ActionResult:
         return ActionResult(
             status="unsupported",
             message="access-sync provisions Guru group membership only; invite people to the team in Guru.",
         )
 
-    def delete_resource(self, request: DeleteResourceRequest) -> ActionResult:
+    def delete_resource(self, request: DeleteResourceRequest, redelivered: bool = False) -> ActionResult:
         return ActionResult(
             status="unsupported",
             message="access-sync provisions Guru group membership only; remove people from the team in Guru.",

@@ -12,18 +12,34 @@ concurrent page chains (sync/pages.py), so the long /members chain overlaps the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from access_sync.connectors.guru.client import GuruClient, member_path
+from access_sync.models import ids
 from access_sync.models.snapshot import Entitlement, Resource, ResourceType, UserTrait
 from access_sync.sync.connector import ClientSyncer, SyncContext
-from access_sync.sync.pages import run_chains
+from access_sync.sync.pages import Chain, run_chains
 
 RESOURCE_TYPES = [
     ResourceType(id="user", display_name="User", traits=["user"]),
     ResourceType(id="group", display_name="Group", traits=["group"]),
 ]
 MEMBERS = "members"
+GROUP = "group"
+MEMBER_SLUG = "member"
+
+
+class GuruSyncState(BaseModel):
+    """Where a Guru sync stands: the group ids (listed first), how many membership chains have begun, and the
+    next page of every chain under way (the /members chain is keyed `members`, a group's members by the
+    group's entitlement id)."""
+
+    groups: list[str] | None = None
+    next_group: int = 0
+    cursors: dict[str, str] = Field(default_factory=dict)
 
 
 def user_resource(member: dict[str, Any]) -> Resource:
@@ -68,7 +84,7 @@ def group_resource(group: dict[str, Any]) -> Resource:
 
 def member_entitlement(group: Resource) -> Entitlement:
     return Entitlement.for_resource(
-        group.ref, "member", "assignment", f"{group.display_name} member", grantable_to=["user"]
+        group.ref, MEMBER_SLUG, "assignment", f"{group.display_name} member", grantable_to=["user"]
     )
 
 
@@ -80,43 +96,44 @@ def member_principal(member: dict[str, Any]) -> str:
 class GuruSyncer(ClientSyncer[GuruClient]):
     name = "guru"
     resource_types = RESOURCE_TYPES
+    state_model = GuruSyncState
 
     def __init__(self, client: GuruClient, concurrency: int = 16) -> None:
         super().__init__(client, concurrency)
 
-    def sync(self, ctx: SyncContext) -> bool:
+    def sync(self, ctx: SyncContext[GuruSyncState]) -> bool:
         state = ctx.state
-        if "groups" not in state:
-            state.update(groups=self._sync_groups(ctx), next_group=0, cursors={MEMBERS: MEMBERS})
+        if state.groups is None:
+            state.groups, state.next_group, state.cursors = self._sync_groups(ctx), 0, {MEMBERS: MEMBERS}
             if ctx.deadline.should_stop():
                 return False
-        groups: list[str] = state["groups"]
 
-        def next_group() -> tuple[str, str] | None:
-            if state["next_group"] >= len(groups):
-                return None
-            gid = groups[state["next_group"]]
-            state["next_group"] += 1
-            return f"group:{gid}", member_path(gid)
+        def new_chains() -> Iterator[Chain]:
+            for gid in (state.groups or [])[state.next_group :]:
+                yield ids.entitlement_id(GROUP, gid, MEMBER_SLUG), member_path(gid)
+
+        def started(key: str) -> None:
+            state.next_group += 1
 
         def handle(key: str, items: list[dict[str, Any]]) -> None:
             if key == MEMBERS:
                 for member in items:
                     ctx.sink.resource(user_resource(member))
             else:
-                entitlement = f"{key}:member"
                 for member in items:
-                    ctx.sink.grant_to(entitlement, "user", member_principal(member))
+                    ctx.sink.grant_to(key, "user", member_principal(member))
 
-        return run_chains(self.client.page, state["cursors"], handle, ctx.deadline, self.concurrency, next_group)
+        return run_chains(
+            self.client.page, state.cursors, handle, ctx.deadline, self.concurrency, new_chains(), started
+        )
 
-    def _sync_groups(self, ctx: SyncContext) -> list[str]:
+    def _sync_groups(self, ctx: SyncContext[GuruSyncState]) -> list[str]:
         """Writes every group and its entitlement; returns the group ids for the membership chains."""
-        ids: list[str] = []
+        found: list[str] = []
         for page in self.client.pages("groups"):
             for raw in page:
                 group = group_resource(raw)
                 ctx.sink.resource(group)
                 ctx.sink.entitlement(member_entitlement(group))
-                ids.append(group.id)
-        return ids
+                found.append(group.id)
+        return found

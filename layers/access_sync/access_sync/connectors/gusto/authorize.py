@@ -1,4 +1,4 @@
-"""Gusto's OAuth authorization-code flow, for `access-sync connect gusto` (reference/gusto-api.md §2.1-2.3).
+"""Gusto's OAuth authorization-code flow, for `access-sync connect gusto` (docs/connect.md).
 
 The redirect URI is a one-shot listener on 127.0.0.1 (a loopback redirect, RFC 8252 §7.3). It takes the first
 request to /callback, accepts it only when its `state` is the random value this run sent (so nobody can
@@ -23,16 +23,16 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from access_sync.connectors.gusto.tokens import TokenAnswer, oauth_error_code
+from access_sync.connectors.gusto.oauth import TokenEndpoint
 from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
-from access_sync.http.client import ApiClient
 from access_sync.models.secrets import GustoCredentials
 
 CALLBACK_PATH = "/callback"
 LOOPBACK = "127.0.0.1"
 CONNECT_AGAIN = "run `access-sync connect gusto` again"
+UNUSABLE_ANSWER = f"Gusto's token endpoint answered without a usable Bearer token and refresh token; {CONNECT_AGAIN}."
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>access-sync</title></head>
@@ -174,25 +174,6 @@ class CallbackListener:
         return self._outcome
 
 
-def _exchange_error(response: httpx.Response) -> AccessSyncError:
-    error = oauth_error_code(response)
-    if error == "invalid_grant":
-        return CredentialsError(
-            "Gusto refused the authorization code (it expires after 10 minutes, works only once and only with the "
-            f"redirect URI it was issued for), so nothing was stored; {CONNECT_AGAIN}."
-        )
-    if error == "invalid_client" or response.status_code == 401:
-        return CredentialsError(
-            "Gusto rejected the client id and client secret (invalid_client), so nothing was stored; copy both "
-            "again from your app in the Gusto Developer Portal."
-        )
-    return UpstreamError(
-        f"Gusto's token endpoint answered {response.status_code} ({error or 'no OAuth error code'}) to the code "
-        f"exchange, so nothing was stored; {CONNECT_AGAIN}.",
-        status=response.status_code,
-    )
-
-
 def exchange_code(
     base_url: str,
     *,
@@ -203,34 +184,36 @@ def exchange_code(
     environment: Literal["production", "demo"],
     transport: httpx.BaseTransport | None = None,
 ) -> GustoCredentials:
-    """Trades the code for the first token pair, as the credentials to store (DESIGN §6)."""
-    oauth = ApiClient(
-        "Gusto", base_url, transport=transport, max_attempts=3, max_retry_seconds=20.0, error_mapper=_exchange_error
+    """Trades the code for the first token pair, as the credentials to store (docs/secrets.md)."""
+    endpoint = TokenEndpoint(
+        base_url,
+        invalid_grant=lambda: CredentialsError(
+            "Gusto refused the authorization code (it expires after 10 minutes, works only once and only with the "
+            f"redirect URI it was issued for), so nothing was stored; {CONNECT_AGAIN}."
+        ),
+        invalid_client=lambda: CredentialsError(
+            "Gusto rejected the client id and client secret (invalid_client), so nothing was stored; copy both "
+            "again from your app in the Gusto Developer Portal."
+        ),
+        other_error=f" to the code exchange, so nothing was stored; {CONNECT_AGAIN}.",
+        unusable=UNUSABLE_ANSWER,
+        transport=transport,
     )
     started = time.time()
     try:
-        # A POST: ApiClient never repeats it once it may have arrived, which matters as a code works only once.
-        response = oauth.send(
-            "POST",
-            "oauth/token",
-            data={
+        answer = endpoint.request(
+            {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
                 "client_id": client_id,
                 "client_secret": client_secret.get_secret_value(),
-            },
+            }
         )
     finally:
-        oauth.close()
-    try:
-        answer = TokenAnswer.model_validate_json(response.content)
-    except ValidationError:
-        answer = None
-    if answer is None or answer.refresh_token is None or answer.token_type.lower() != "bearer":
-        raise UpstreamError(
-            f"Gusto's token endpoint answered without a usable Bearer token and refresh token; {CONNECT_AGAIN}."
-        )
+        endpoint.close()
+    if answer.refresh_token is None:
+        raise UpstreamError(UNUSABLE_ANSWER)
     return GustoCredentials(
         client_id=client_id,
         client_secret=client_secret,

@@ -6,11 +6,12 @@ the API, and only employees who have not finished onboarding can be deleted.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from access_sync.connectors.gusto.client import GustoApiError, GustoClient
+from access_sync.connectors.gusto.syncer import ADMIN_SLUG, COMPANY, PERSON_TYPES
 from access_sync.errors import AmbiguousWriteError
+from access_sync.models import ids
 from access_sync.models.provisioning import (
     ActionResult,
     CreateAccountRequest,
@@ -21,13 +22,19 @@ from access_sync.models.provisioning import (
     RevokeRequest,
 )
 
-_ADMIN = re.compile(r"^company:(?P<company>[^:]+):admin$")
-_ADMIN_GRANT = re.compile(r"^company:(?P<company>[^:]+):admin:(?P<type>[^:]+):(?P<id>.+)$")
-
 
 def _name(person: dict[str, Any]) -> str:
     parts = (person.get("first_name"), person.get("last_name"))
     return " ".join(p for p in parts if p) or str(person.get("business_name") or person.get("uuid"))
+
+
+def _created(employee: dict[str, Any]) -> ActionResult:
+    summary = {key: employee.get(key) for key in ("uuid", "first_name", "last_name", "email", "onboarding_status")}
+    return ActionResult(
+        status="succeeded",
+        message=f"Employee {_name(employee)} was created ({employee.get('onboarding_status') or 'onboarding'}).",
+        resource={"resource_type": "employee", "id": employee.get("uuid"), **summary},
+    )
 
 
 class GustoProvisioner:
@@ -69,14 +76,14 @@ class GustoProvisioner:
             )
         return found
 
-    def grant(self, request: GrantRequest) -> ActionResult:
-        match = _ADMIN.match(request.entitlement_id)
-        if not match:
+    def grant(self, request: GrantRequest, redelivered: bool = False) -> ActionResult:
+        entitlement = ids.parse_entitlement_id(request.entitlement_id, COMPANY, ADMIN_SLUG)
+        if entitlement is None:
             return ActionResult(
                 status="failed",
                 message=f"Gusto can only grant company admin (company:<uuid>:admin), not {request.entitlement_id}.",
             )
-        if refused := self._wrong_company(match["company"]):
+        if refused := self._wrong_company(entitlement.resource_id):
             return refused
         principal = request.principal
         person: dict[str, Any] | ActionResult = (
@@ -85,8 +92,18 @@ class GustoProvisioner:
         if isinstance(person, ActionResult):
             return person
         email, name = str(person["email"]), _name(person)
+        made = f"{name} <{email}> is now a company admin."
+        # An earlier delivery may have made this admin before it died: find that first, never add twice.
+        if redelivered and (earlier := self._admin_with_email(email)) is not None:
+            return ActionResult(status="succeeded", message=made, resource=earlier)
         try:
             admin = self.client.create_admin(self.company(), person["first_name"], person["last_name"], email)
+        except AmbiguousWriteError:
+            # The POST may have arrived: if the admin is there now, this request made it.
+            found = self._admin_with_email(email)
+            if found is None:
+                raise  # not made: SQS retries the request
+            return ActionResult(status="succeeded", message=made, resource=found)
         except GustoApiError as exc:
             if exc.status == 422 and any("taken" in str(e.get("message", "")).lower() for e in exc.errors):
                 return ActionResult(status="already_done", message=f"{name} <{email}> is already a company admin.")
@@ -97,10 +114,17 @@ class GustoProvisioner:
                     f"add {name} <{email}> as an admin in the Gusto UI instead.",
                 )
             return ActionResult(status="failed", message=exc.message)
-        return ActionResult(status="succeeded", message=f"{name} <{email}> is now a company admin.", resource=admin)
+        return ActionResult(status="succeeded", message=made, resource=admin)
 
-    def revoke(self, request: RevokeRequest) -> ActionResult:
-        if not _ADMIN_GRANT.match(request.grant_id):
+    def _admin_with_email(self, email: str) -> dict[str, Any] | None:
+        wanted = email.strip().lower()
+        for admin in self.client.all_pages(self.client.admins_url(self.company())):
+            if str(admin.get("email") or "").strip().lower() == wanted:
+                return admin
+        return None
+
+    def revoke(self, request: RevokeRequest, redelivered: bool = False) -> ActionResult:
+        if ids.parse_grant_id(request.grant_id, COMPANY, ADMIN_SLUG, (*PERSON_TYPES, "user")) is None:
             return ActionResult(
                 status="failed", message=f"{request.grant_id} is not a Gusto grant id (company:<uuid>:admin:…)."
             )
@@ -110,41 +134,43 @@ class GustoProvisioner:
             "(Company settings → Admins).",
         )
 
-    def create_account(self, request: CreateAccountRequest) -> ActionResult:
+    def create_account(self, request: CreateAccountRequest, redelivered: bool = False) -> ActionResult:
         fields = request.account.model_dump(exclude_none=True)
+        name = f"{request.account.first_name} {request.account.last_name}"
+        emails = {e.strip().lower() for e in (request.account.email, request.account.work_email) if e}
+        unverifiable = ActionResult(
+            status="failed",
+            message=f"An earlier attempt at creating {name} got no answer from Gusto, and the account has no email to "
+            "look it up by; check Gusto for the employee before sending the request again under a new request_id.",
+        )
+        # An earlier delivery may have created the employee before it died: look first, never create twice.
+        if redelivered:
+            if not emails:
+                return unverifiable
+            if (earlier := self._employee_with_email(emails)) is not None:
+                return _created(earlier)
         try:
             employee = self.client.create_employee(self.company(), fields)
         except GustoApiError as exc:
             return ActionResult(status="failed", message=exc.message)
         except AmbiguousWriteError:
             # The POST may have created the employee; a blind retry could create a second one.
-            name = f"{request.account.first_name} {request.account.last_name}"
-            emails = {e.lower() for e in (request.account.email, request.account.work_email) if e}
             if not emails:
-                return ActionResult(
-                    status="failed",
-                    message=f"Gusto did not answer the request creating {name}, which has no email to look it up "
-                    "by; check Gusto for the employee before sending the request again under a new request_id.",
-                )
+                return unverifiable
             found = self._employee_with_email(emails)
             if found is None:
                 raise  # not created: SQS retries the request, and nothing is created twice
             employee = found
-        summary = {key: employee.get(key) for key in ("uuid", "first_name", "last_name", "email", "onboarding_status")}
-        return ActionResult(
-            status="succeeded",
-            message=f"Employee {_name(employee)} was created ({employee.get('onboarding_status') or 'onboarding'}).",
-            resource={"resource_type": "employee", "id": employee.get("uuid"), **summary},
-        )
+        return _created(employee)
 
     def _employee_with_email(self, emails: set[str]) -> dict[str, Any] | None:
-        """Reads the employee list once, only after a create whose answer was lost."""
+        """Reads the employee list once, only when an earlier attempt may have created the employee."""
         for employee in self.client.all_pages(self.client.employees_url(self.company())):
-            if emails & {str(employee.get(key) or "").lower() for key in ("email", "work_email")}:
+            if emails & {str(employee.get(key) or "").strip().lower() for key in ("email", "work_email")}:
                 return employee
         return None
 
-    def delete_resource(self, request: DeleteResourceRequest) -> ActionResult:
+    def delete_resource(self, request: DeleteResourceRequest, redelivered: bool = False) -> ActionResult:
         target = request.resource
         if target.resource_type != "employee":
             return ActionResult(

@@ -1,4 +1,4 @@
-"""Gusto → snapshot records, as the Gusto table of DESIGN §4 says.
+"""Gusto → snapshot records, as the Gusto table of docs/snapshot-format.md says.
 
 | resource   | from                                          | notes                                                |
 |------------|-----------------------------------------------|------------------------------------------------------|
@@ -15,7 +15,7 @@ match in Gusto's order wins, so the result does not depend on which list arrives
 Memory stays bounded: the admins (a handful) are fetched first and kept in `ctx.state`; employees and
 contractors stream through as two concurrent page chains (sync/pages.py). An employee match is written
 as soon as it is seen; a contractor match waits in the admin table until no employee can claim that
-admin; the unmatched admins become `user` resources at the end. `ctx.state` holds the company, the
+admin; the unmatched admins become `user` resources at the end. `GustoSyncState` holds the company, the
 admin table and each list's next page, so a resumed sync requests nothing twice.
 """
 
@@ -23,16 +23,11 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
+from pydantic import BaseModel, Field
+
 from access_sync.connectors.gusto.client import GustoClient
-from access_sync.models.snapshot import (
-    Entitlement,
-    Grant,
-    Resource,
-    ResourceRef,
-    ResourceType,
-    UserTrait,
-    entitlement_id,
-)
+from access_sync.models import ids
+from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
 from access_sync.sync.connector import ClientSyncer, SyncContext
 from access_sync.sync.pages import run_chains
 
@@ -43,9 +38,37 @@ RESOURCE_TYPES = [
     ResourceType(id="user", display_name="User", traits=["user"]),
 ]
 ADMIN_SLUG = "admin"
+COMPANY: Final = "company"
 EMPLOYEES: Final = "employee"
 CONTRACTORS: Final = "contractor"
 PersonType = Literal["employee", "contractor"]
+PERSON_TYPES: tuple[PersonType, ...] = (EMPLOYEES, CONTRACTORS)
+
+
+class AdminEntry(BaseModel):
+    """One admin as the sync remembers it: identity, and the employee or contractor it matched, if any yet."""
+
+    uuid: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    employee: str | None = None
+    contractor: str | None = None
+
+    @classmethod
+    def of(cls, admin: dict[str, Any]) -> AdminEntry:
+        return cls(
+            uuid=str(admin["uuid"]),
+            email=admin.get("email"),
+            first_name=admin.get("first_name"),
+            last_name=admin.get("last_name"),
+        )
+
+
+class GustoSyncState(BaseModel):
+    company: str | None = None
+    admins: list[AdminEntry] | None = None
+    cursors: dict[str, str] = Field(default_factory=dict)
 
 
 def _name(*parts: Any) -> str:
@@ -54,7 +77,7 @@ def _name(*parts: Any) -> str:
 
 def company_resource(company: dict[str, Any]) -> Resource:
     return Resource(
-        resource_type="company",
+        resource_type=COMPANY,
         id=str(company["uuid"]),
         display_name=str(company.get("name") or company.get("trade_name") or company["uuid"]),
         status="disabled" if company.get("is_suspended") else "enabled",
@@ -139,50 +162,33 @@ def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Res
     )
 
 
-def admin_user_resource(admin: dict[str, Any], company: ResourceRef) -> Resource:
-    email = admin.get("email")
+def admin_user_resource(admin: AdminEntry, company: ResourceRef) -> Resource:
     return Resource(
         resource_type="user",
-        id=str(admin["uuid"]),
-        display_name=_name(admin.get("first_name"), admin.get("last_name")) or str(email or admin["uuid"]),
+        id=admin.uuid,
+        display_name=_name(admin.first_name, admin.last_name) or str(admin.email or admin.uuid),
         parent=company,
-        user=UserTrait(email=email, login=email),
-        profile={
-            "admin_uuid": admin["uuid"],
-            "first_name": admin.get("first_name"),
-            "last_name": admin.get("last_name"),
-        },
+        user=UserTrait(email=admin.email, login=admin.email),
+        profile={"admin_uuid": admin.uuid, "first_name": admin.first_name, "last_name": admin.last_name},
     )
 
 
-def _admin_entry(admin: dict[str, Any]) -> dict[str, Any]:
-    """What the admin table keeps per admin (in ctx.state): identity plus who it matched, if anyone yet."""
-    return {
-        "uuid": str(admin["uuid"]),
-        "email": admin.get("email"),
-        "first_name": admin.get("first_name"),
-        "last_name": admin.get("last_name"),
-        EMPLOYEES: None,
-        CONTRACTORS: None,
-    }
-
-
 class _AdminTable:
-    """The admins by lowercase email, over the entries stored in ctx.state (mutated in place)."""
+    """The admins by lowercase email, over the entries of the sync state (changed in place, on the writer thread)."""
 
-    def __init__(self, entries: list[dict[str, Any]]) -> None:
+    def __init__(self, entries: list[AdminEntry]) -> None:
         self.entries = entries
-        self._by_email: dict[str, list[dict[str, Any]]] = {}
+        self._by_email: dict[str, list[AdminEntry]] = {}
         for entry in entries:
-            if entry["email"]:
-                self._by_email.setdefault(str(entry["email"]).lower(), []).append(entry)
+            if entry.email:
+                self._by_email.setdefault(entry.email.lower(), []).append(entry)
 
     def claim(self, kind: PersonType, person: dict[str, Any]) -> bool:
         """Records `person` as the match of its admins not yet claimed by this kind; True if it claimed any."""
         claimed = False
         for entry in self._by_email.get(str(person.get("email") or "").lower(), []):
-            if entry[kind] is None:
-                entry[kind] = str(person["uuid"])
+            if getattr(entry, kind) is None:
+                setattr(entry, kind, str(person["uuid"]))
                 claimed = True
         return claimed
 
@@ -190,28 +196,26 @@ class _AdminTable:
 class GustoSyncer(ClientSyncer[GustoClient]):
     name = "gusto"
     resource_types = RESOURCE_TYPES
+    state_model = GustoSyncState
 
     def __init__(self, client: GustoClient, concurrency: int = 2) -> None:
         super().__init__(client, concurrency)
 
-    def sync(self, ctx: SyncContext) -> bool:
+    def sync(self, ctx: SyncContext[GustoSyncState]) -> bool:
         state = ctx.state
-        if "company" not in state:
-            state["company"] = self._sync_company(ctx)
+        if state.company is None:
+            state.company = self._sync_company(ctx)
             if ctx.deadline.should_stop():
                 return False
-        company = ResourceRef(resource_type="company", id=state["company"])
-        entitlement = entitlement_id(company, ADMIN_SLUG)
-        if "admins" not in state:
-            admins = [_admin_entry(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
-            state.update(
-                admins=admins,
-                cursors={
-                    EMPLOYEES: self.client.employees_url(company.id),
-                    CONTRACTORS: self.client.contractors_url(company.id),
-                },
-            )
-        table = _AdminTable(state["admins"])
+        company = ResourceRef(resource_type=COMPANY, id=state.company)
+        entitlement = ids.entitlement_id(company.resource_type, company.id, ADMIN_SLUG)
+        if state.admins is None:
+            state.admins = [AdminEntry.of(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
+            state.cursors = {
+                EMPLOYEES: self.client.employees_url(company.id),
+                CONTRACTORS: self.client.contractors_url(company.id),
+            }
+        table = _AdminTable(state.admins)
 
         def handle(kind: str, items: list[dict[str, Any]]) -> None:
             for item in items:
@@ -224,28 +228,30 @@ class GustoSyncer(ClientSyncer[GustoClient]):
                     ctx.sink.resource(contractor_resource(item, company))
                     table.claim(CONTRACTORS, item)
 
-        if not run_chains(self.client.page, state["cursors"], handle, ctx.deadline, self.concurrency):
+        if not run_chains(self.client.page, state.cursors, handle, ctx.deadline, self.concurrency):
             return False
         self._finish_admins(ctx, table, company, entitlement)
         return True
 
-    def _sync_company(self, ctx: SyncContext) -> str:
+    def _sync_company(self, ctx: SyncContext[GustoSyncState]) -> str:
         company = company_resource(self.client.company(self.client.company_uuid()))
         ctx.sink.resource(company)
         ctx.sink.entitlement(admin_entitlement(company))
         return company.id
 
     @staticmethod
-    def _finish_admins(ctx: SyncContext, table: _AdminTable, company: ResourceRef, entitlement: str) -> None:
+    def _finish_admins(
+        ctx: SyncContext[GustoSyncState], table: _AdminTable, company: ResourceRef, entitlement: str
+    ) -> None:
         """Grants for contractor matches, then a user and a grant for every admin that matched nobody."""
         contractors: set[str] = set()
         for entry in table.entries:
-            if entry[EMPLOYEES]:
+            if entry.employee:
                 continue  # granted when the employee streamed by
-            if entry[CONTRACTORS]:
-                if entry[CONTRACTORS] not in contractors:
-                    contractors.add(entry[CONTRACTORS])
-                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=CONTRACTORS, id=entry[CONTRACTORS])))
+            if entry.contractor:
+                if entry.contractor not in contractors:
+                    contractors.add(entry.contractor)
+                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=CONTRACTORS, id=entry.contractor)))
                 continue
             user = admin_user_resource(entry, company)
             ctx.sink.resource(user)

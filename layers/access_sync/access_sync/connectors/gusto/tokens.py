@@ -1,4 +1,4 @@
-"""Gusto OAuth tokens, kept alive by the rules of DESIGN §6.
+"""Gusto OAuth tokens, kept alive by the rules of docs/secrets.md.
 
 Gusto rotates the refresh token on every refresh, and a lost refresh token means a person must
 re-authorise the app by hand. So:
@@ -25,10 +25,9 @@ from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from access_sync.errors import AccessSyncError, CredentialsError, ReauthorizationRequired, TransientError, UpstreamError
-from access_sync.http.client import ApiClient
+from access_sync.connectors.gusto.oauth import TokenAnswer, TokenEndpoint
+from access_sync.errors import AccessSyncError, CredentialsError, ReauthorizationRequired, TransientError
 from access_sync.models.secrets import GustoCredentials
 from access_sync.observability import MetricUnit, logger, metrics
 from access_sync.stores.lease import Lease
@@ -54,26 +53,6 @@ def reauthorize_message(store: str, lost_answer: bool = False) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
-def oauth_error_code(response: httpx.Response) -> str:
-    """RFC 6749's `error` field of a token endpoint answer (e.g. invalid_grant), or "" when there is none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("error") or "") if isinstance(body, dict) else ""
-
-
-class TokenAnswer(BaseModel):
-    """The token endpoint's JSON (reference §2.3); `created_at` is ignored: expiry counts from our own clock."""
-
-    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
-
-    access_token: SecretStr
-    refresh_token: SecretStr | None = None
-    expires_in: float = 7200.0
-    token_type: str = "Bearer"
-
-
 def _token(credentials: GustoCredentials) -> str | None:
     return credentials.access_token.get_secret_value() if credentials.access_token else None
 
@@ -97,15 +76,15 @@ class TokenManager:
         self._clock = clock
         self._credentials = self._parse(store.read())
         self.base_url = base_url_for(self._credentials.environment, base_url)
-        # Few, short retries: the lease is held meanwhile, and its TTL must outlast two token requests.
-        self._oauth = ApiClient(
-            "Gusto",
+        self._endpoint = TokenEndpoint(
             self.base_url,
+            invalid_grant=lambda: ReauthorizationRequired(reauthorize_message(store.describe())),
+            invalid_client=lambda: CredentialsError(
+                "Gusto rejected the app's client_id and client_secret (invalid_client); "
+                f"check them in {store.describe()}."
+            ),
             transport=transport,
             timeout=timeout,
-            max_attempts=3,
-            max_retry_seconds=20.0,
-            error_mapper=self._oauth_error,
             sleep=sleep,
         )
         self._mutex = threading.Lock()
@@ -131,7 +110,7 @@ class TokenManager:
             return self._renew(current, rejected=rejected)
 
     def close(self) -> None:
-        self._oauth.close()
+        self._endpoint.close()
 
     def _renew(self, known: GustoCredentials, rejected: str | None) -> str:
         with self.lease.hold():
@@ -186,37 +165,13 @@ class TokenManager:
         return answer.access_token.get_secret_value()
 
     def _request_tokens(self, credentials: GustoCredentials) -> TokenAnswer:
-        # Form body: Gusto rejects a client_secret in the query string.
-        response = self._oauth.send(
-            "POST",
-            "oauth/token",
-            data={
+        return self._endpoint.request(
+            {
                 "grant_type": "refresh_token",
                 "refresh_token": credentials.refresh_token.get_secret_value(),
                 "client_id": credentials.client_id,
                 "client_secret": credentials.client_secret.get_secret_value(),
-            },
-        )
-        try:
-            answer = TokenAnswer.model_validate_json(response.content)
-        except ValidationError:
-            raise UpstreamError("Gusto's token endpoint answered without a usable access token.") from None
-        if answer.token_type.lower() != "bearer":
-            raise UpstreamError(f"Gusto's token endpoint issued a {answer.token_type!r} token instead of a Bearer one.")
-        return answer
-
-    def _oauth_error(self, response: httpx.Response) -> AccessSyncError:
-        error = oauth_error_code(response)
-        if error == "invalid_grant":
-            return ReauthorizationRequired(reauthorize_message(self.store.describe()))
-        if error == "invalid_client" or response.status_code == 401:
-            return CredentialsError(
-                "Gusto rejected the app's client_id and client_secret (invalid_client); "
-                f"check them in {self.store.describe()}."
-            )
-        return UpstreamError(
-            f"Gusto's token endpoint answered {response.status_code} ({error or 'no OAuth error code'}).",
-            status=response.status_code,
+            }
         )
 
     def _parse(self, raw: object) -> GustoCredentials:

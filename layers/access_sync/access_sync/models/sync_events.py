@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from access_sync.models.snapshot import Counts
 
-ConnectorName = Literal["guru", "gusto"]
+# Which names exist is the connector registry's business (access_sync.wiring.registry), not the model's.
+ConnectorName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
 class SyncEvent(BaseModel):

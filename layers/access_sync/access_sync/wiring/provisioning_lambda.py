@@ -1,4 +1,4 @@
-"""The ProvisioningFunction's logic: an SQS batch through Powertools Batch, each record through the service.
+"""The ProvisioningFunction's entry logic: an SQS batch through Powertools Batch, each record through the service.
 
 Only records that raised are reported as batch item failures, so SQS redelivers just those; outcomes
 (including `failed` and `rejected`) are successes from the queue's point of view.
@@ -13,15 +13,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from access_sync.connectors.factory import build_provisioner
-from access_sync.errors import AccessSyncError, ReauthorizationRequired
+from access_sync.errors import ReauthorizationRequired
 from access_sync.observability import MetricUnit, logger, metrics
-from access_sync.provisioning.service import OutcomeRecorder, Provisioner, ProvisioningService
-from access_sync.settings import LambdaSettings
-from access_sync.stores.events import EventBridgePublisher
+from access_sync.provisioning.provisioner import Provisioner
+from access_sync.provisioning.recorder import OutcomeRecorder
+from access_sync.provisioning.service import ProvisioningService
+from access_sync.stores.eventbridge import EventBridgePublisher
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.s3 import S3BlobStore
-from access_sync.stores.secrets import SecretsManagerStore
+from access_sync.wiring.connections import lambda_connection
+from access_sync.wiring.registry import CONNECTORS
+from access_sync.wiring.settings import LambdaSettings
 
 
 @cache
@@ -32,30 +34,26 @@ def _service() -> ProvisioningService:
 
     def provisioner_for(connector: str) -> Provisioner:
         if connector not in provisioners:
-            secret_id = settings.require(f"{connector}_secret_id")
-            provisioners[connector] = build_provisioner(
-                connector,
-                SecretsManagerStore(secret_id),
-                getattr(settings, f"{connector}_base_url"),
-                lease_table=settings.idempotency_table,
-            )
+            spec = CONNECTORS[connector]
+            provisioners[connector] = spec.provisioner(lambda_connection(spec, settings))
         return provisioners[connector]
 
     recorder = OutcomeRecorder(S3BlobStore(settings.snapshot_bucket), EventBridgePublisher(settings.event_bus_name))
-    return ProvisioningService(provisioner_for, recorder, persistence_layer(settings.require("idempotency_table")))
+    return ProvisioningService(provisioner_for, CONNECTORS, recorder, persistence_layer(settings.require_table()))
 
 
 def _record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.append_keys(message_id=record.message_id)
     attempts = int(record.attributes.approximate_receive_count or 1)
     try:
-        return _service().handle(record.body, attempts=attempts).model_dump(mode="json")
-    except AccessSyncError as exc:
+        return _service().handle(record.body, attempts=attempts).outcome.model_dump(mode="json")
+    except Exception as exc:
         # Raised, not recorded: SQS redelivers the message, and the DLQ keeps it if the cause persists.
         metrics.add_metric(name="ProvisioningRetried", unit=MetricUnit.Count, value=1)
         if isinstance(exc, ReauthorizationRequired):
             metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
-        logger.warning("provisioning request will be retried", extra={"reason": exc.message, "attempts": attempts})
+        reason = getattr(exc, "message", None) or f"{type(exc).__name__} (an unexpected error)"
+        logger.warning("provisioning request will be retried", extra={"reason": reason, "attempts": attempts})
         raise
     finally:
         logger.remove_keys(["message_id"])

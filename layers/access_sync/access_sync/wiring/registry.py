@@ -1,0 +1,20 @@
+"""The connector registry: one line per SaaS. Each connector describes itself in its own folder."""
+
+from __future__ import annotations
+
+from access_sync.connectors.guru.connector import GURU
+from access_sync.connectors.gusto.connector import GUSTO
+from access_sync.connectors.spec import ConnectorSpec
+from access_sync.errors import ConfigurationError
+
+CONNECTORS: dict[str, ConnectorSpec] = {
+    GURU.name: GURU,
+    GUSTO.name: GUSTO,
+}
+
+
+def connector_spec(name: str) -> ConnectorSpec:
+    spec = CONNECTORS.get(name)
+    if spec is None:
+        raise ConfigurationError(f"Unknown connector {name!r}; choose {' or '.join(CONNECTORS)}.")
+    return spec

@@ -1,0 +1,64 @@
+"""The Lambda environment (docs/operations.md) as one validated model; nothing else reads os.environ for it.
+
+Settings of one connector (its secret, base URL, concurrency) are named by that connector's ConnectorSettings
+and read by `connector_environment`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from access_sync.connectors.spec import ConnectorSettings
+from access_sync.errors import ConfigurationError
+
+
+class LambdaSettings(BaseModel):
+    snapshot_bucket: str
+    idempotency_table: str | None = None
+    event_bus_name: str = "default"
+    sync_safety_margin_seconds: float = 60.0
+    checkpoint_max_age_seconds: int = 86400
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @classmethod
+    def from_env(cls) -> LambdaSettings:
+        names = cls.model_fields.keys()
+        values = {name: os.environ[name.upper()] for name in names if os.environ.get(name.upper())}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            fields = ", ".join(sorted(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]))
+            raise ConfigurationError(f"The function's environment is incomplete or invalid: {fields}.") from None
+
+    def require_table(self) -> str:
+        if not self.idempotency_table:
+            raise ConfigurationError("The function's environment lacks IDEMPOTENCY_TABLE.")
+        return self.idempotency_table
+
+
+class ConnectorEnvironment(BaseModel):
+    """One connector's variables in a function's environment."""
+
+    secret_id: str
+    base_url: str | None = None
+    concurrency: int = 16
+
+
+def connector_environment(settings: ConnectorSettings) -> ConnectorEnvironment:
+    secret_id = os.environ.get(settings.secret_id_env)
+    if not secret_id:
+        raise ConfigurationError(f"The function's environment lacks {settings.secret_id_env}.")
+    concurrency = os.environ.get(settings.concurrency_env) if settings.concurrency_env else None
+    try:
+        return ConnectorEnvironment(
+            secret_id=secret_id, base_url=os.environ.get(settings.base_url_env) or None, concurrency=concurrency or 16
+        )
+    except ValidationError:
+        raise ConfigurationError(f"The function's environment has an invalid {settings.concurrency_env}.") from None
