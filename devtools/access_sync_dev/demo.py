@@ -15,18 +15,16 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from access_sync.cli.local_aws import LocalStack, local_aws
-from access_sync.cli.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
 from access_sync.observability import logger
 from access_sync.snapshot.diff import SnapshotDiff, diff_snapshots
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.s3 import S3BlobStore, s3_client
-
-if TYPE_CHECKING:  # the simulators ship with the source checkout, never in the Lambda layer
-    from access_sync_sim.guru import GuruSimulator
-    from access_sync_sim.gusto import GustoSimulator
+from access_sync_dev.local_aws import LocalStack, local_aws
+from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
 
 GURU_MEMBERS, GURU_GROUPS = 300, 12
 GUSTO_EMPLOYEES, GUSTO_CONTRACTORS, GUSTO_ADMINS = 40, 10, 5
@@ -241,9 +239,6 @@ def report_sync(stack: LocalStack, result: dict[str, Any]) -> SnapshotReader:
 
 
 def run_demo(out: Path) -> int:
-    from access_sync_sim.guru import GuruSimulator
-    from access_sync_sim.gusto import GustoSimulator
-
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "demo-lambda.log"
     guru = GuruSimulator(members=GURU_MEMBERS, groups=GURU_GROUPS)
