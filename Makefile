@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 # sam build needs a python3.12 on PATH (the Lambda runtime): pyenv's if there is one, else a working python3.12.
 PY312_DIR := $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) $$(command -v python3.12); do \
 	"$$p" -c "" 2>/dev/null && dirname "$$p" && break; done)
+# The layer-contents test (tests/infra/) runs `sam build` too and looks here first.
+export PY312_DIR
 
-.PHONY: venv test lint typecheck unit demo bench build validate clean
+.PHONY: venv test lint typecheck unit integration infra demo bench build validate clean
 
 venv: $(STAMP)
 
@@ -21,12 +23,22 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/access_sync/access_sync simulators functions benchmarks tests
+	$(BIN)/mypy layers/access_sync/access_sync simulators devtools functions benchmarks tests
 
 test: lint typecheck
 	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+infra: $(STAMP)
+	$(BIN)/pytest tests/infra
 
 demo: $(STAMP)
 	$(BIN)/access-sync demo

@@ -1,4 +1,4 @@
-"""Shared test helpers: event files and snapshot readers (the Lambda context comes from the library)."""
+"""Shared test helpers: event files and snapshot readers (the Lambda context comes from the development tools)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from access_sync.cli.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
 
 EVENTS = REPO_ROOT / "events"
 

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from access_sync.errors import AccessSyncError
+from access_sync.errors import AccessSyncError, ConfigurationError
 from access_sync.wiring.registry import CONNECTORS
 
 DEFAULT_DEST = "./access-sync-data"
@@ -90,8 +90,20 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.check_command import run_check_command
 
         return run_check_command
-    from access_sync.cli.demo import run_demo_command
+    return _demo_command()
 
+
+def _demo_command() -> Callable[[argparse.Namespace], int]:
+    """The demo lives with the development tools (devtools/, simulators/), which the Lambda layer leaves out."""
+    try:
+        from access_sync_dev.demo import run_demo_command
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in {"access_sync_dev", "access_sync_sim"}:
+            raise
+        raise ConfigurationError(
+            "the demo runs from a source checkout of access-sync (its development tools are not installed here): "
+            "clone the repository and run `make demo`."
+        ) from None
     return run_demo_command
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from access_sync.models import ids
 from access_sync.snapshot.reader import SnapshotReader
 
 
@@ -30,7 +31,7 @@ class SnapshotDiff:
 
 
 def _statuses(reader: SnapshotReader) -> dict[str, str]:
-    return {f"{r['resource_type']}:{r['id']}": r["status"] for r in reader.records("resources")}
+    return {ids.resource_key(r["resource_type"], r["id"]): r["status"] for r in reader.records("resources")}
 
 
 def diff_snapshots(before: SnapshotReader, after: SnapshotReader) -> SnapshotDiff:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import access_sync
 from access_sync.errors import ConfigurationError
 
-REPO_ROOT = Path(access_sync.__file__).resolve().parents[3]
+# devtools/access_sync_dev/local_lambda.py -> the repository root
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass

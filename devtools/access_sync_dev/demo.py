@@ -15,18 +15,17 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from access_sync.cli.local_aws import LocalStack, local_aws
-from access_sync.cli.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+from access_sync.models import ids
 from access_sync.observability import logger
 from access_sync.snapshot.diff import SnapshotDiff, diff_snapshots
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.s3 import S3BlobStore, s3_client
-
-if TYPE_CHECKING:  # the simulators ship with the source checkout, never in the Lambda layer
-    from access_sync_sim.guru import GuruSimulator
-    from access_sync_sim.gusto import GustoSimulator
+from access_sync_dev.local_aws import LocalStack, local_aws
+from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
 
 GURU_MEMBERS, GURU_GROUPS = 300, 12
 GUSTO_EMPLOYEES, GUSTO_CONTRACTORS, GUSTO_ADMINS = 40, 10, 5
@@ -74,7 +73,7 @@ def guru_summary(reader: SnapshotReader) -> list[str]:
             users += 1
             disabled += record["status"] == "disabled"
         else:
-            groups[f"group:{record['id']}:member"] = record["display_name"]
+            groups[ids.entitlement_id("group", record["id"], "member")] = record["display_name"]
     sizes = Counter(grant["entitlement"] for grant in reader.records("grants"))
     largest = ", ".join(f"{groups.get(ent, ent)} ({n})" for ent, n in sizes.most_common(4))
     return [
@@ -85,7 +84,7 @@ def guru_summary(reader: SnapshotReader) -> list[str]:
 
 
 def _key(ref: dict[str, Any]) -> str:
-    return f"{ref['resource_type']}:{ref['id']}"
+    return ids.resource_key(ref["resource_type"], ref["id"])
 
 
 def gusto_summary(reader: SnapshotReader) -> list[str]:
@@ -131,21 +130,21 @@ def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
             "request_id": "demo-admin-linus",
             "connector": "gusto",
             "action": "grant",
-            "entitlement_id": f"company:{gusto.company_uuid}:admin",
+            "entitlement_id": ids.entitlement_id("company", gusto.company_uuid, "admin"),
             "principal": {"email": "linus.t@example.com", "first_name": "Linus", "last_name": "Torvalds"},
         },
         {
             "request_id": "demo-guru-group",
             "connector": "guru",
             "action": "grant",
-            "entitlement_id": f"group:{group}:member",
+            "entitlement_id": ids.entitlement_id("group", group, "member"),
             "principal": {"resource_type": "user", "id": newcomer},
         },
         {
             "request_id": "demo-revoke-admin",
             "connector": "gusto",
             "action": "revoke",
-            "grant_id": f"company:{gusto.company_uuid}:admin:user:somebody",
+            "grant_id": ids.grant_id(ids.entitlement_id("company", gusto.company_uuid, "admin"), "user", "somebody"),
         },
         {"request_id": "demo-typo", "connector": "gusto", "action": "grnat", "entitlement_id": "company:x:admin"},
         hire,
@@ -241,9 +240,6 @@ def report_sync(stack: LocalStack, result: dict[str, Any]) -> SnapshotReader:
 
 
 def run_demo(out: Path) -> int:
-    from access_sync_sim.guru import GuruSimulator
-    from access_sync_sim.gusto import GustoSimulator
-
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "demo-lambda.log"
     guru = GuruSimulator(members=GURU_MEMBERS, groups=GURU_GROUPS)
