@@ -16,7 +16,7 @@ GURU_GROUP_MEMBERS_PER_PAGE = 100
 GUSTO_MAX_PER = 100
 GUSTO_RATE_LIMIT = 200  # requests per rolling window, OAuth endpoints excepted
 GUSTO_RATE_WINDOW = 60.0
-GUSTO_REFRESH_MARGIN = 300.0  # an access token with 5 minutes or less left must be refreshed (DESIGN §6)
+GUSTO_REFRESH_MARGIN = 300.0  # an access token with 5 minutes or less left must be refreshed (docs/secrets.md)
 
 
 def pages(items: int, per_page: int) -> int:

@@ -2,7 +2,7 @@
 
 Each sync runs as its own `access-sync sync …` process while the simulator serves from another process,
 so the peak RSS and the wall time are the sync's own. The table compares every run with what the API
-allows at best (benchmarks/bounds.py); the exit status is 1 when a target of issue 5 is missed.
+allows at best (benchmarks/bounds.py); the exit status is 1 when a target in docs/benchmarks.md is missed.
 """
 
 from __future__ import annotations

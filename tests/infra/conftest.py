@@ -1,7 +1,7 @@
 """Fixtures for the infrastructure tests: the SAM template, raw and transformed offline, once per session.
 
 The transform runs samtranslator in-process with a static managed-policy map, so it needs neither AWS
-credentials nor network (see shared/reference/aws-serverless.md §4).
+credentials nor network.
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def test_gusto_good_connection_passes_without_a_refresh(
 def test_gusto_refreshes_a_due_token_and_stores_the_rotated_pair(
     gusto: GustoSimulator, gusto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Two minutes left is inside the five-minute margin (DESIGN §6 rule 3): due for a refresh.
+    # Two minutes left is inside the five-minute margin (docs/secrets.md, rule 3): due for a refresh.
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
     path, before = connection(tmp_path, gusto, access_token_expires_at=soon)
 

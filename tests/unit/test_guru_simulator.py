@@ -1,4 +1,4 @@
-"""The Guru simulator behaves like Guru's published API (reference/guru-api.md) and scales cheaply."""
+"""The Guru simulator behaves like Guru's published API and scales cheaply."""
 
 from __future__ import annotations
 

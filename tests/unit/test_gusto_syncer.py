@@ -1,4 +1,4 @@
-"""The Gusto sync writes DESIGN §4's Gusto table, resumably, through throttling, faults and token expiry."""
+"""The Gusto sync writes the Gusto table of docs/snapshot-format.md, resumably, through throttling and faults."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-# ---------------------------------------------------------------------- the table of DESIGN §4
+# ---------------------------------------------------------------------- the Gusto table of docs/snapshot-format.md
 
 
 def test_the_snapshot_follows_the_gusto_table(tmp_path: Path, clock: FakeClock) -> None:

@@ -1,4 +1,4 @@
-"""The Gusto token manager keeps a rotating-refresh-token connection alive (DESIGN §6, issue 3 §1)."""
+"""The Gusto token manager keeps a rotating-refresh-token connection alive (docs/secrets.md)."""
 
 from __future__ import annotations
 

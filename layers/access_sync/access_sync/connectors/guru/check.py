@@ -1,4 +1,4 @@
-"""`access-sync check guru`: the token is a user token whose owner can list members and groups (reference §1-2)."""
+"""`access-sync check guru`: the token is a user token whose owner can list members and groups (docs/connect.md)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def new_state() -> str:
 
 
 def authorize_url(base_url: str, client_id: str, redirect_uri: str, state: str) -> str:
-    # Gusto takes no scopes here: it assigns them to the app during review (reference §2.1).
+    # Gusto takes no scopes here: it assigns them to the app when it reviews the app (docs/connect.md).
     query = urlencode({"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state})
     return f"{base_url.rstrip('/')}/oauth/authorize?{query}"
 

@@ -1,5 +1,5 @@
 """`access-sync check gusto`: a usable access token (refreshed under the rotation rules when due), the company
-the token is bound to, and the OAuth scopes the connector needs that the token lacks (reference §2.1, §2.8).
+the token is bound to, and the OAuth scopes the connector needs that the token lacks (docs/connect.md).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from access_sync.checks import CheckReport
 from access_sync.connectors.gusto.client import GustoClient
 from access_sync.errors import AccessSyncError
 
-# What a sync reads (DESIGN §4), and what provisioning changes on top (DESIGN §5).
+# What a sync reads (docs/snapshot-format.md), and what provisioning changes on top (docs/provisioning.md).
 SYNC_SCOPES = ("companies:read", "employees:read", "contractors:read", "company_admin:read")
 PROVISIONING_SCOPES = ("employees:manage", "company_admin:write")
 
