@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -11,6 +11,10 @@ import pytest
 
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.s3 import S3BlobStore
+from access_sync.wiring import provisioning_lambda
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
+from tests.helpers import LocalLambdaContext, load_handler_module
 
 BUCKET = "access-sync-test-snapshots"
 TABLE = "access-sync-test-idempotency"
@@ -58,3 +62,49 @@ def s3_keys(bucket: str) -> Iterator[Any]:
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     yield keys
+
+
+# Provisioning: the real ProvisioningFunction handler against both simulators and moto.
+Handler = Callable[[dict[str, Any], LocalLambdaContext], dict[str, Any]]
+
+
+@pytest.fixture
+def guru() -> GuruSimulator:
+    return GuruSimulator()  # default team: the ids in events/ refer to it
+
+
+@pytest.fixture
+def gusto() -> GustoSimulator:
+    return GustoSimulator()
+
+
+@pytest.fixture
+def handler(
+    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Handler]:
+    guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
+    gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
+    provisioning_lambda._service.cache_clear()
+    with guru.serve() as guru_root, gusto.serve() as gusto_root:
+        for name, value in {
+            "SNAPSHOT_BUCKET": bucket,
+            "IDEMPOTENCY_TABLE": table,
+            "GURU_SECRET_ID": guru_secret,
+            "GUSTO_SECRET_ID": gusto_secret,
+            "GURU_BASE_URL": f"{guru_root}/api/v1",
+            "GUSTO_BASE_URL": gusto_root,
+            "EVENT_BUS_NAME": "default",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield load_handler_module("provisioning").handler
+    provisioning_lambda._service.cache_clear()
+
+
+def outcome(request_id: str) -> dict[str, Any]:
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"provisioning/results/{request_id}.json")["Body"]
+    loaded: dict[str, Any] = json.loads(body.read())
+    return loaded
+
+
+def request(request_id: str, connector: str, action: str, **fields: Any) -> str:
+    return json.dumps({"request_id": request_id, "connector": connector, "action": action, **fields})

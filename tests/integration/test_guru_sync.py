@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from access_sync.errors import CredentialsError, UpstreamError
+from access_sync.stores.s3 import S3BlobStore
 from access_sync_sim.base import Faults
 from access_sync_sim.guru import GuruSimulator
 from tests.helpers import LocalLambdaContext, load_event, load_handler_module
@@ -160,3 +161,20 @@ def test_a_sync_interrupted_by_the_lambda_deadline_resumes_to_the_same_snapshot(
     assert snapshot_content(latest_snapshot("guru")) == expected
     # Resuming redoes nothing: the same requests as one uninterrupted run.
     assert guru.requests - requests_before == uninterrupted["requests"] == result["requests"]
+
+
+def test_a_failure_outside_the_projects_own_errors_still_counts_as_a_failed_sync(
+    handler: Handler,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_put(self: S3BlobStore, key: str, data: bytes, content_type: str = "application/json") -> None:
+        raise RuntimeError("a library failed in a way nobody foresaw")
+
+    monkeypatch.setattr(S3BlobStore, "put_bytes", broken_put)
+    with pytest.raises(RuntimeError):
+        handler(load_event("guru_sync_schedule.json"), LocalLambdaContext())
+    assert '"SyncFailed"' in capsys.readouterr().out  # the metric the SyncFailed alarm watches
+    failed = [record for record in caplog.records if record.message == "sync failed"]
+    assert len(failed) == 1 and failed[0].__dict__["error"] == "RuntimeError"

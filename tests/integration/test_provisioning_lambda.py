@@ -3,63 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import boto3
 import httpx
 import pytest
 
-from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
-from tests.helpers import EVENTS, LocalLambdaContext, load_event, load_handler_module, sqs_event
-from tests.integration.conftest import BUCKET, store_secret
-
-Handler = Callable[[dict[str, Any], LocalLambdaContext], dict[str, Any]]
-
-
-@pytest.fixture
-def guru() -> GuruSimulator:
-    return GuruSimulator()  # default team: the ids in events/ refer to it
-
-
-@pytest.fixture
-def gusto() -> GustoSimulator:
-    return GustoSimulator()
-
-
-@pytest.fixture
-def handler(
-    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Handler]:
-    guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
-    gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
-    provisioning_lambda._service.cache_clear()
-    with guru.serve() as guru_root, gusto.serve() as gusto_root:
-        for name, value in {
-            "SNAPSHOT_BUCKET": bucket,
-            "IDEMPOTENCY_TABLE": table,
-            "GURU_SECRET_ID": guru_secret,
-            "GUSTO_SECRET_ID": gusto_secret,
-            "GURU_BASE_URL": f"{guru_root}/api/v1",
-            "GUSTO_BASE_URL": gusto_root,
-            "EVENT_BUS_NAME": "default",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield load_handler_module("provisioning").handler
-    provisioning_lambda._service.cache_clear()
-
-
-def outcome(request_id: str) -> dict[str, Any]:
-    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"provisioning/results/{request_id}.json")["Body"]
-    loaded: dict[str, Any] = json.loads(body.read())
-    return loaded
-
-
-def request(request_id: str, connector: str, action: str, **fields: Any) -> str:
-    return json.dumps({"request_id": request_id, "connector": connector, "action": action, **fields})
-
+from tests.helpers import EVENTS, LocalLambdaContext, load_event, sqs_event
+from tests.integration.conftest import BUCKET, Handler, outcome, request
 
 EXPECTED = {
     "provision_grant.json": {"sample-grant-gusto-admin": "succeeded", "sample-grant-guru-group": "succeeded"},
