@@ -115,8 +115,8 @@ def test_two_containers_sharing_the_table_never_exceed_the_limit_in_any_window(d
     assert len(sent) >= 0.9 * 10 * 180
 
 
-def test_each_container_alone_would_have_sent_its_own_limit(dynamodb: Any) -> None:
-    """What the shared budget prevents: per-process windows add up across containers."""
+def test_two_containers_split_one_limit_between_them(dynamodb: Any) -> None:
+    """What the shared budget prevents: two per-process windows would have sent 200 each."""
     clock = FakeClock()
     sent = {"a": 0, "b": 0}
     budgets = {"a": container(clock), "b": container(clock)}
@@ -125,7 +125,6 @@ def test_each_container_alone_would_have_sent_its_own_limit(dynamodb: Any) -> No
             budget.acquire()
             sent[name] += 1
         clock.advance(0.01)
-    # Together they stayed under the one limit, where two per-process windows would each have sent 200.
     assert sent["a"] + sent["b"] <= 200
     assert min(sent.values()) >= 80  # and neither starved the other
 
