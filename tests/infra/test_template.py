@@ -5,6 +5,7 @@ Each test states one property of the deployed stack. Fixtures: tests/infra/conft
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -19,13 +20,17 @@ from typing import Any, NamedTuple
 import cfnlint.api
 import pytest
 
+from access_sync.snapshot.layout import checkpoint_key, latest_key, segment_key, segments_prefix, snapshot_folder
+from access_sync.stores.lease import lease_key
+from access_sync.stores.rate_budget import rate_key
+
 Template = dict[str, Any]
 
 SYNC_FUNCTIONS = ("GuruSyncFunction", "GustoSyncFunction")
 ALL_FUNCTIONS = (*SYNC_FUNCTIONS, "ProvisioningFunction")
 STATE_MACHINES = {"guru": "GuruSyncStateMachine", "gusto": "GustoSyncStateMachine"}
 SYNC_FUNCTION_OF = {"guru": "GuruSyncFunction", "gusto": "GustoSyncFunction"}
-DATA_SERVICES = ("s3:", "secretsmanager:", "dynamodb:", "events:")
+DATA_SERVICES = ("s3:", "secretsmanager:", "dynamodb:", "events:", "sqs:")
 LAMBDA_TRANSIENT_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -126,6 +131,106 @@ def table_permissions() -> set[Permission]:
         permission(action, table)
         for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
     }
+
+
+def lease_items_only() -> dict[str, Any]:
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#*"]}}
+
+
+def rate_items_only() -> dict[str, Any]:
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rate#*"]}}
+
+
+def may_touch_item(template: Template, role: str, action: str, key: str) -> bool:
+    """Whether `role` may do `action` on the IdempotencyTable item `key` (its Allow statements, conditions
+    on dynamodb:LeadingKeys included)."""
+    table = canonical(get_att("IdempotencyTable", "Arn"))
+    for p in allowed_permissions(template, role):
+        if p.action != action or p.resource != table:
+            continue
+        condition = json.loads(p.condition)
+        if condition is None:
+            return True
+        (operator, tests), *others = condition.items()
+        assert not others and operator == "ForAllValues:StringLike", f"condition not understood: {condition}"
+        assert set(tests) == {"dynamodb:LeadingKeys"}, f"condition not understood: {condition}"
+        if any(fnmatch.fnmatchcase(key, pattern) for pattern in tests["dynamodb:LeadingKeys"]):
+            return True
+    return False
+
+
+ACCOUNT = "123456789012"
+
+
+def role_arn(logical_id: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/access-sync-{logical_id}-ABC123"
+
+
+def resolve(template: Template, value: Any, parameters: dict[str, Any]) -> Any:
+    """Evaluates the intrinsic functions a policy document uses, for the given parameter values."""
+    if isinstance(value, list):
+        return [resolve(template, v, parameters) for v in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((function, argument),) = value.items()
+    if function == "Ref":
+        return parameters[argument] if argument in parameters else template["Parameters"][argument]["Default"]
+    if function == "Fn::GetAtt":
+        assert argument[1] == "Arn" and template["Resources"][argument[0]]["Type"] == "AWS::IAM::Role", argument
+        return role_arn(argument[0])
+    if function == "Fn::Join":
+        separator, items = argument
+        return separator.join(resolve(template, items, parameters))
+    if function == "Fn::Split":
+        separator, text = argument
+        return resolve(template, text, parameters).split(separator)
+    if function == "Fn::If":
+        name, when_true, when_false = argument
+        holds = resolve(template, template["Conditions"][name], parameters)
+        return resolve(template, when_true if holds else when_false, parameters)
+    if function == "Fn::Not":
+        return not resolve(template, argument[0], parameters)
+    if function == "Fn::Equals":
+        left, right = resolve(template, argument, parameters)
+        return left == right
+    raise AssertionError(f"intrinsic function not understood by this test: {function}")
+
+
+def may_send_to_provision_queue(template: Template, principal: str | None, senders: str = "") -> bool:
+    """Whether the queue policy lets `principal` (a role ARN, None for an anonymous caller) send, with the
+    parameter ProvisioningSenderRoleArns set to `senders`. Its own IAM policy must allow it as well."""
+    parameters = {"ProvisioningSenderRoleArns": senders.split(",")}
+    for policy in resources_of_type(template, "AWS::SQS::QueuePolicy").values():
+        if ref("ProvisionQueue") not in policy["Properties"]["Queues"]:
+            continue
+        for statement in listify(policy["Properties"]["PolicyDocument"]["Statement"]):
+            if statement["Effect"] != "Deny" or "sqs:SendMessage" not in listify(statement["Action"]):
+                continue
+            assert statement["Principal"] in ("*", {"AWS": "*"}), statement
+            assert statement["Resource"] == get_att("ProvisionQueue", "Arn"), statement
+            ((operator, tests),) = statement["Condition"].items()
+            assert operator == "ArnNotLike" and set(tests) == {"aws:PrincipalArn"}, statement["Condition"]
+            allowed = listify(resolve(template, tests["aws:PrincipalArn"], parameters))
+            if principal is None or not any(fnmatch.fnmatchcase(principal, pattern) for pattern in allowed):
+                return False
+    return True
+
+
+def lifecycle_rules(template: Template) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = props(template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
+    return rules
+
+
+def expiring_rules_for(template: Template, key: str) -> list[dict[str, Any]]:
+    """Enabled rules that expire the current version of `key`."""
+    return [
+        r
+        for r in lifecycle_rules(template)
+        if r["Status"] == "Enabled"
+        and ("ExpirationInDays" in r or "ExpirationDate" in r)
+        and key.startswith(r.get("Prefix", ""))
+        and not r.get("TagFilters")
+    ]
 
 
 def state_machine_definition(template: Template, state_machine: str) -> dict[str, Any]:
@@ -404,8 +509,40 @@ def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_re
         permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
         permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
         *snapshot_prefix_permissions("gusto"),
-        *table_permissions(),
+        *(
+            permission(action, get_att("IdempotencyTable", "Arn"), lease_items_only())
+            for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+        ),
+        *(
+            permission(action, get_att("IdempotencyTable", "Arn"), rate_items_only())
+            for action in ("dynamodb:GetItem", "dynamodb:UpdateItem")
+        ),
     }
+
+
+def test_gusto_sync_may_touch_lease_and_rate_budget_items_but_no_idempotency_record(cfn_template: Template) -> None:
+    role = "GustoSyncFunctionRole"
+    lease = lease_key("gusto", "gusto-client-id")
+    budget = f"{rate_key('gusto', 'gusto-client-id')}#300000000"
+    idempotency_record = "access-sync-ProvisioningFunction-AbC.access_sync.provisioning.service.perform#5f1e"
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert may_touch_item(cfn_template, role, action, lease), action
+        assert not may_touch_item(cfn_template, role, action, idempotency_record), action
+    assert may_touch_item(cfn_template, role, "dynamodb:UpdateItem", budget)
+    assert may_touch_item(cfn_template, role, "dynamodb:GetItem", budget)
+    assert not may_touch_item(cfn_template, role, "dynamodb:PutItem", budget)
+    assert not may_touch_item(cfn_template, role, "dynamodb:DeleteItem", budget)
+
+
+def test_provisioning_may_keep_idempotency_records_hold_the_lease_and_share_the_rate_budget(
+    cfn_template: Template,
+) -> None:
+    role = "ProvisioningFunctionRole"
+    for key in ("access-sync-ProvisioningFunction-AbC#5f1e", lease_key("gusto", "cid")):
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+            assert may_touch_item(cfn_template, role, action, key), (action, key)
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem"):
+        assert may_touch_item(cfn_template, role, action, f"{rate_key('gusto', 'cid')}#300000000"), action
 
 
 def test_provisioning_may_use_both_secrets_write_results_and_publish_to_its_bus(
@@ -422,7 +559,25 @@ def test_provisioning_may_use_both_secrets_write_results_and_publish_to_its_bus(
         permission("s3:ListBucket", get_att("SnapshotBucket", "Arn"), prefix_condition(results)),
         *table_permissions(),
         permission("events:PutEvents", bus),
+        *provision_queue_consumer_permissions(),
     }
+
+
+def provision_queue_consumer_permissions() -> set[Permission]:
+    queue = get_att("ProvisionQueue", "Arn")
+    return {
+        permission(action, queue) for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+    }
+
+
+def test_provisioning_may_consume_the_provision_queue_and_no_other(cfn_template: Template) -> None:
+    # SAM's own role for an SQS event would carry AWSLambdaSQSQueueExecutionRole: every queue in the account.
+    sqs = {p for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole") if p.action.startswith("sqs:")}
+    assert sqs == provision_queue_consumer_permissions()
+    assert props(cfn_template, "ProvisioningFunction")["Role"] == get_att("ProvisioningFunctionRole", "Arn")
+    for role in resources_of_type(cfn_template, "AWS::IAM::Role"):
+        for arn in props(cfn_template, role).get("ManagedPolicyArns", []):
+            assert "AWSLambdaSQSQueueExecutionRole" not in canonical(arn), role
 
 
 def test_put_secret_value_is_granted_only_on_the_gusto_secret(cfn_template: Template) -> None:
@@ -446,20 +601,18 @@ def test_no_role_grants_data_actions_on_every_resource(cfn_template: Template) -
                 assert not p.action.endswith(":*") and p.action != "*", f"{role} grants {p.action}"
 
 
-@pytest.mark.parametrize(
-    ("function", "managed_policies"),
-    [
-        ("GuruSyncFunction", ["AWSLambdaBasicExecutionRole"]),
-        ("GustoSyncFunction", ["AWSLambdaBasicExecutionRole"]),
-        # SAM attaches the SQS one for the queue event: receive, delete and queue attributes only.
-        ("ProvisioningFunction", ["AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole"]),
-    ],
-)
-def test_functions_get_no_broad_managed_policies(
-    cfn_template: Template, function: str, managed_policies: list[str]
-) -> None:
+def managed_policy_arn(arn: Any) -> str:
+    """A managed policy's ARN, with the partition of the `!Sub arn:${AWS::Partition}:...` form filled in."""
+    text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
+    return str(text).replace("${AWS::Partition}", "aws")
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_functions_get_no_managed_policy_but_the_basic_execution_role(cfn_template: Template, function: str) -> None:
     actual = props(cfn_template, f"{function}Role").get("ManagedPolicyArns", [])
-    assert actual == [f"arn:aws:iam::aws:policy/service-role/{name}" for name in managed_policies]
+    assert [managed_policy_arn(arn) for arn in actual] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
 
 
 # --------------------------------------------------------------------------- snapshot bucket
@@ -492,21 +645,53 @@ def test_snapshot_bucket_disables_acls(cfn_template: Template) -> None:
 def test_snapshot_bucket_expires_noncurrent_versions_after_the_configured_days(
     cfn_template: Template, sam_template: Template
 ) -> None:
-    rules = props(cfn_template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
-    expirations = [
+    bucket_wide = [
         r["NoncurrentVersionExpiration"]
-        for r in rules
-        if r["Status"] == "Enabled" and "NoncurrentVersionExpiration" in r
+        for r in lifecycle_rules(cfn_template)
+        if r["Status"] == "Enabled" and "NoncurrentVersionExpiration" in r and "Prefix" not in r
     ]
-    assert expirations == [{"NoncurrentDays": ref("SnapshotNoncurrentVersionDays")}]
+    assert bucket_wide == [{"NoncurrentDays": ref("SnapshotNoncurrentVersionDays")}]
     assert sam_template["Parameters"]["SnapshotNoncurrentVersionDays"]["Type"] == "Number"
 
 
 def test_snapshot_bucket_aborts_incomplete_multipart_uploads_after_one_day(cfn_template: Template) -> None:
-    rules = props(cfn_template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
-    aborts = [r["AbortIncompleteMultipartUpload"] for r in rules if "AbortIncompleteMultipartUpload" in r]
-    assert aborts == [{"DaysAfterInitiation": 1}]
-    assert all(r["Status"] == "Enabled" and "Prefix" not in r and "Filter" not in r for r in rules)
+    rules = lifecycle_rules(cfn_template)
+    aborts = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert [r["AbortIncompleteMultipartUpload"] for r in aborts] == [{"DaysAfterInitiation": 1}]
+    assert all(r["Status"] == "Enabled" for r in rules)
+    (abort,) = aborts  # for every upload in the bucket
+    assert "Prefix" not in abort and "Filter" not in abort and "TagFilters" not in abort
+
+
+SYNC_ID = "20261201T081425123Z-9b54ddbd"
+
+
+@pytest.mark.parametrize("connector", SYNC_FUNCTION_OF)
+def test_snapshot_bucket_expires_the_checkpoints_of_unfinished_syncs_after_the_checkpoint_age(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    rules = expiring_rules_for(cfn_template, checkpoint_key(connector, SYNC_ID))
+    assert len(rules) == 1, rules
+    (rule,) = rules
+    # Only once no sync can resume from them any more: CheckpointMaxAgeSeconds is bounded below that.
+    age = sam_template["Parameters"]["CheckpointMaxAgeSeconds"]
+    assert 2 <= rule["ExpirationInDays"] <= 7
+    assert rule["ExpirationInDays"] * 86400 > age["MaxValue"] >= age["Default"]
+    # A checkpoint is rewritten on every invocation: its old versions need not wait for the bucket-wide rule.
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+
+
+@pytest.mark.parametrize("connector", SYNC_FUNCTION_OF)
+def test_snapshot_bucket_expires_the_segments_the_writer_leaves_behind(cfn_template: Template, connector: str) -> None:
+    segment = segment_key(segments_prefix(connector, SYNC_ID), "grants.jsonl.gz", 0)
+    assert expiring_rules_for(cfn_template, segment)
+
+
+@pytest.mark.parametrize("connector", SYNC_FUNCTION_OF)
+def test_snapshot_bucket_never_expires_a_snapshot_or_latest_json(cfn_template: Template, connector: str) -> None:
+    folder = snapshot_folder(connector, SYNC_ID)
+    for key in (latest_key(connector), f"{folder}/manifest.json", f"{folder}/grants/part-00000.jsonl.gz"):
+        assert expiring_rules_for(cfn_template, key) == [], key
 
 
 def test_snapshot_bucket_survives_stack_deletion_and_replacement(cfn_template: Template) -> None:
@@ -606,6 +791,36 @@ def test_queues_are_encrypted(cfn_template: Template, queue: str) -> None:
     assert props(cfn_template, queue).get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props(
         cfn_template, queue
     )
+
+
+def test_only_the_stacks_sync_functions_may_send_provisioning_requests_by_default(
+    cfn_template: Template, sam_template: Template
+) -> None:
+    parameter = sam_template["Parameters"]["ProvisioningSenderRoleArns"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    for sender in SYNC_FUNCTIONS:  # remediation requests for leavers
+        assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role")), sender
+    assert not may_send_to_provision_queue(cfn_template, role_arn("ProvisioningFunctionRole"))
+    assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/Admin")
+    assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:user/alice")
+    assert not may_send_to_provision_queue(cfn_template, None)
+
+
+def test_operator_roles_listed_in_the_parameter_may_send_provisioning_requests(cfn_template: Template) -> None:
+    senders = f"arn:aws:iam::{ACCOUNT}:role/ops,arn:aws:iam::{ACCOUNT}:role/access-admins-*"
+    assert may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/ops", senders)
+    assert may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/access-admins-eu", senders)
+    assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/ops-readonly", senders)
+    assert not may_send_to_provision_queue(cfn_template, None, senders)
+    for sender in SYNC_FUNCTIONS:
+        assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role"), senders), sender
+
+
+def test_provision_queue_policy_only_restricts(cfn_template: Template) -> None:
+    (policy,) = resources_of_type(cfn_template, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [ref("ProvisionQueue")]
+    statements = listify(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert [s["Effect"] for s in statements] == ["Deny"]  # it opens the queue to nobody
 
 
 def test_provisioning_function_consumes_the_queue_with_partial_batch_responses(cfn_template: Template) -> None:

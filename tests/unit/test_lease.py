@@ -17,12 +17,13 @@ import pytest
 
 from access_sync.connectors.gusto.connector import gusto_refresh_lease
 from access_sync.errors import ConfigurationError, LeaseBusy
-from access_sync.stores.lease import DynamoLease, FileLease, lease_key
+from access_sync.stores.lease import DEFAULT_TTL, DEFAULT_WAIT, DynamoLease, FileLease, lease_key
 from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore
 from access_sync_sim.gusto import GustoSimulator
 from tests.gusto_support import START, FakeClock, captured_logs
 
 TABLE = "access-sync-idempotency"
+PROVISIONING_TIMEOUT = 120.0  # ProvisioningFunction's Timeout in template.yaml: the shortest deadline of a holder
 KEY = lease_key("gusto", "gusto-client-id")
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -41,6 +42,61 @@ def lease_item(client: Any) -> dict[str, Any] | None:
         "Item"
     )
     return item
+
+
+def lease_expires_at(client: Any) -> float:
+    item = lease_item(client)
+    assert item is not None
+    return float(item["lease_expires_at"]["N"])
+
+
+def heartbeat_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("lease-heartbeat") and t.is_alive()]
+
+
+class SteppedClock(FakeClock):
+    """A fake clock that also paces the lease's heartbeat: a heartbeat pause ends once the test has moved
+    time past it. `pauses` counts the pauses begun, so a test knows when the heartbeat is waiting again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._moved = threading.Condition()
+        self.pauses = 0
+
+    def advance(self, seconds: float) -> None:
+        with self._moved:
+            self.now += seconds
+            self._moved.notify_all()
+
+    sleep = advance
+
+    def wait_or_stop(self, stop: threading.Event, seconds: float) -> bool:
+        with self._moved:
+            until = self.now + seconds
+            self.pauses += 1
+            self._moved.notify_all()
+            while not stop.is_set() and self.now < until:
+                self._moved.wait(0.01)  # stop.set() does not notify this condition
+        return stop.is_set()
+
+    def await_pauses(self, count: int) -> None:
+        with self._moved:
+            assert self._moved.wait_for(lambda: self.pauses >= count, timeout=10), "the heartbeat stopped beating"
+
+
+class FailingDeletes:
+    """A DynamoDB client whose DeleteItem fails the way a throttled or unreachable DynamoDB does."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def delete_item(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "oops"}}, "DeleteItem")
 
 
 def assert_exclusive(lease: FileLease | DynamoLease, threads: int = 8, rounds: int = 5) -> None:
@@ -91,6 +147,15 @@ def _hold_file_lease(path: str, held: Any) -> None:
     with FileLease(path).hold():
         held.set()
         time.sleep(60)
+
+
+def test_file_lease_waiter_gives_up_within_the_wait_its_caller_passes(tmp_path: Path) -> None:
+    fake = FakeClock()
+    path = tmp_path / "gusto.json.lock"
+    waiter = FileLease(path, poll=0.5, clock=fake, sleep=fake.sleep)
+    with FileLease(path).hold(), pytest.raises(LeaseBusy), waiter.hold(wait=3):
+        pytest.fail("acquired a held lease")
+    assert fake.now - START == pytest.approx(3.0)
 
 
 def test_file_lease_of_a_killed_process_is_free_at_once(tmp_path: Path) -> None:
@@ -155,6 +220,97 @@ def test_dynamo_lease_of_a_crashed_holder_expires(dynamodb: Any) -> None:
         assert 20 <= fake.now - started <= 22
         item = lease_item(dynamodb)
         assert item is not None and item["owner"]["S"] != "crashed-owner"
+
+
+def test_a_dead_holders_lease_is_free_within_the_ttl_and_well_inside_the_provisioning_deadline(
+    dynamodb: Any,
+) -> None:
+    fake = FakeClock()
+    DynamoLease(TABLE, KEY, clock=fake, client=dynamodb)._acquire("timed-out-lambda")  # and never released
+    waiter = DynamoLease(TABLE, KEY, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with waiter.hold():
+        waited = fake.now - START
+    assert waited <= DEFAULT_TTL + waiter.poll
+    # A waiter never gives up before a dead holder's lease is gone, and either way it is done in time for
+    # the provisioning function to refresh, or to fail the item so that SQS delivers it again.
+    assert DEFAULT_TTL + waiter.poll < DEFAULT_WAIT <= PROVISIONING_TIMEOUT / 2
+
+
+def test_a_live_holders_lease_is_renewed_past_its_ttl_so_nobody_takes_it(dynamodb: Any) -> None:
+    clock = SteppedClock()
+    holder = DynamoLease(
+        TABLE, KEY, ttl=30, clock=clock, sleep=clock.sleep, wait_or_stop=clock.wait_or_stop, client=dynamodb
+    )
+    rival = DynamoLease(TABLE, KEY, ttl=30, wait=0, clock=clock, sleep=clock.sleep, client=dynamodb)
+    with holder.hold():
+        for beat in range(1, 8):  # 70 s of work: more than twice the ttl
+            clock.await_pauses(beat)
+            clock.advance(holder.renew_every)
+            clock.await_pauses(beat + 1)  # the heartbeat renewed, then paused again
+            assert lease_expires_at(dynamodb) == pytest.approx(clock.now + 30)
+        assert clock.now - START > 2 * holder.ttl
+        with pytest.raises(LeaseBusy), rival.hold():
+            pytest.fail("took a lease its holder is still renewing")
+    assert lease_item(dynamodb) is None
+    assert heartbeat_threads() == []
+
+
+def test_a_holder_whose_lease_was_taken_stops_renewing_and_leaves_the_new_lease_alone(dynamodb: Any) -> None:
+    clock = SteppedClock()
+    holder = DynamoLease(
+        TABLE, KEY, ttl=30, clock=clock, sleep=clock.sleep, wait_or_stop=clock.wait_or_stop, client=dynamodb
+    )
+    with captured_logs() as logs, holder.hold():
+        clock.await_pauses(1)
+        # The holder stalled past its ttl (no renewal got through) and another process took the lease.
+        clock.now += 31
+        DynamoLease(TABLE, KEY, ttl=30, clock=clock, client=dynamodb)._acquire("new-owner")
+        clock.advance(0)
+        for _ in range(500):
+            if not heartbeat_threads():
+                break
+            time.sleep(0.01)
+        assert heartbeat_threads() == []
+    item = lease_item(dynamodb)
+    assert item is not None and item["owner"]["S"] == "new-owner"
+    assert "taken" in logs.getvalue()
+
+
+@pytest.mark.parametrize("error", [RuntimeError("the refresh failed"), KeyboardInterrupt()], ids=type)
+def test_the_lease_is_released_on_every_exit_path(dynamodb: Any, error: BaseException) -> None:
+    fake = FakeClock()
+    lease = DynamoLease(TABLE, KEY, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with pytest.raises(type(error)), lease.hold():
+        assert lease_item(dynamodb) is not None
+        raise error
+    assert lease_item(dynamodb) is None
+    assert heartbeat_threads() == []
+
+
+def test_a_release_that_fails_does_not_hide_the_holders_own_error(dynamodb: Any) -> None:
+    fake = FakeClock()
+    lease = DynamoLease(TABLE, KEY, ttl=30, clock=fake, sleep=fake.sleep, client=FailingDeletes(dynamodb))
+    with captured_logs() as logs, pytest.raises(RuntimeError, match="the refresh failed"), lease.hold():
+        raise RuntimeError("the refresh failed")
+    assert "could not release the token-refresh lease; it expires within 30 s" in logs.getvalue()
+    with lease.hold():  # nor does it fail a holder whose work succeeded
+        pass
+    assert heartbeat_threads() == []
+
+
+def test_a_waiter_gives_up_within_the_wait_its_caller_passes(dynamodb: Any) -> None:
+    fake = FakeClock()
+    holder = DynamoLease(TABLE, KEY, ttl=3600, clock=fake, sleep=fake.sleep, client=dynamodb)
+    waiter = DynamoLease(TABLE, KEY, poll=1, clock=fake, sleep=fake.sleep, client=dynamodb)
+    with holder.hold():
+        started = fake.now
+        with pytest.raises(LeaseBusy), waiter.hold(wait=7.5):  # e.g. what is left of a Lambda's time
+            pytest.fail("acquired a held lease")
+        assert fake.now - started == pytest.approx(7.5)
+        started = fake.now
+        with pytest.raises(LeaseBusy), waiter.hold(wait=10 * DEFAULT_WAIT):  # never longer than its own wait
+            pytest.fail("acquired a held lease")
+        assert fake.now - started == pytest.approx(DEFAULT_WAIT)
 
 
 def test_a_late_release_leaves_the_next_holders_lease_alone(dynamodb: Any) -> None:

@@ -1,15 +1,22 @@
-"""The token-refresh lease: at most one holder per credential, across threads, processes and Lambdas (DESIGN §6).
+"""The token-refresh lease: at most one holder per credential, across threads, processes and Lambdas.
 
 `FileLease` is an exclusive `flock` on a lock file (local runs: the kernel drops it when its holder dies).
 `DynamoLease` is a conditional write in the IdempotencyTable (AWS): an item that names its owner and
-expires, so a crashed Lambda blocks the next refresh for at most `ttl` seconds. Waiting for a busy
-lease gives up with `LeaseBusy` (a transient error: the next run will try again).
+expires after a short `ttl`. While the lease is held, a heartbeat thread pushes the expiry forward every
+`ttl / 3` seconds (a conditional update on the owner), so a live holder keeps it however long its work
+takes, and a Lambda that dies holding it (timeout, crash) blocks the next refresh for at most `ttl`.
+
+A waiter gives up with `LeaseBusy` (a transient error: the caller's retry tries again) after `wait`
+seconds, which a caller with a deadline shortens per call: `hold(wait=remaining_seconds)`. The default
+wait outlasts the ttl, so a waiter behind a dead holder gets the lease rather than an error. Every exit
+from `hold()` (return, exception, interruption) stops the heartbeat and releases the lease.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,10 +28,11 @@ from access_sync.errors import ConfigurationError, LeaseBusy, TransientError
 from access_sync.observability import logger
 from access_sync.stores.aws_errors import aws_code
 
-# A refresh under the lease is a fresh secret read, at most two token requests and a secret write; a
-# holder that is still busy after `ttl` is presumed dead. Waiters wait a bit longer than that.
-DEFAULT_TTL = 180.0
-DEFAULT_WAIT = 240.0
+# Sized to the callers' deadlines: the provisioning function has 120 s, so a dead holder's lease must be
+# gone, and a waiter must have given up, well within that (the item is then retried by SQS).
+DEFAULT_TTL = 30.0
+# Longer than the ttl: a waiter behind a dead holder sees its lease expire before it gives up.
+DEFAULT_WAIT = 45.0
 # The table's TTL attribute: DynamoDB deletes expired items within days, so it is only housekeeping.
 HOUSEKEEPING_SECONDS = 3600
 
@@ -32,8 +40,9 @@ HOUSEKEEPING_SECONDS = 3600
 class Lease(Protocol):
     def describe(self) -> str: ...
 
-    def hold(self) -> AbstractContextManager[None]:
-        """Blocks until this caller holds the lease (or raises LeaseBusy); releases it on exit."""
+    def hold(self, wait: float | None = None) -> AbstractContextManager[None]:
+        """Blocks until this caller holds the lease, or raises LeaseBusy after `wait` seconds (the lease's
+        own default when None, and never longer than it); releases the lease on exit."""
         ...
 
 
@@ -47,6 +56,10 @@ def _busy(lease: Lease, waited: float) -> LeaseBusy:
         f"Another process held {lease.describe()} for more than {waited:.0f} s while refreshing the Gusto "
         "token; try again later."
     )
+
+
+def _bounded(default: float, wait: float | None) -> float:
+    return default if wait is None else max(0.0, min(default, wait))
 
 
 class FileLease:
@@ -69,12 +82,12 @@ class FileLease:
         return f"the lock file {self.path}"
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, wait: float | None = None) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Each hold opens its own descriptor: flock excludes other descriptors, so threads exclude each other too.
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            self._acquire(fd)
+            self._acquire(fd, _bounded(self.wait, wait))
             try:
                 yield
             finally:
@@ -82,7 +95,7 @@ class FileLease:
         finally:
             os.close(fd)
 
-    def _acquire(self, fd: int) -> None:
+    def _acquire(self, fd: int, wait: float) -> None:
         started = self._clock()
         while True:
             try:
@@ -90,12 +103,15 @@ class FileLease:
                 return
             except BlockingIOError:
                 waited = self._clock() - started
-                if waited >= self.wait:
+                if waited >= wait:
                     raise _busy(self, waited) from None
                 self._sleep(self.poll)
 
 
 class DynamoLease:
+    """`clock` is epoch seconds (holders on different machines compare expiries); `sleep` paces a waiter's
+    polls; `wait_or_stop(event, seconds)` paces the heartbeat and returns True once `event` is set."""
+
     def __init__(
         self,
         table: str,
@@ -106,6 +122,7 @@ class DynamoLease:
         poll: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        wait_or_stop: Callable[[threading.Event, float], bool] = threading.Event.wait,
         client: Any = None,
     ) -> None:
         self.table = table
@@ -113,8 +130,10 @@ class DynamoLease:
         self.ttl = ttl
         self.wait = wait
         self.poll = poll
+        self.renew_every = ttl / 3
         self._clock = clock
         self._sleep = sleep
+        self._wait_or_stop = wait_or_stop
         self._client = client
 
     def describe(self) -> str:
@@ -129,51 +148,101 @@ class DynamoLease:
         return self._client
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, wait: float | None = None) -> Iterator[None]:
         owner = uuid.uuid4().hex
-        self._acquire(owner)
+        self._acquire(owner, _bounded(self.wait, wait))
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._heartbeat, args=(owner, stop), name=f"lease-heartbeat-{self.key}", daemon=True
+        )
         try:
+            heartbeat.start()
             yield
         finally:
+            stop.set()
+            # A renewal still in flight cannot outlive the release: it is conditional on our owner id.
+            if heartbeat.is_alive():
+                heartbeat.join(timeout=self.renew_every)
             self._release(owner)
 
-    def _acquire(self, owner: str) -> None:
+    def _acquire(self, owner: str, wait: float | None = None) -> None:
+        wait = self.wait if wait is None else wait
         started = self._clock()
         logged = False
         while not self._try_put(owner):
             waited = self._clock() - started
-            if waited >= self.wait:
+            if waited >= wait:
                 raise _busy(self, waited)
             if not logged:
                 logger.info("waiting for the token-refresh lease", extra={"lease": self.key})
                 logged = True
-            self._sleep(self.poll)
+            self._sleep(min(self.poll, max(0.0, wait - waited)))
+
+    def _expiry(self, now: float) -> dict[str, dict[str, str]]:
+        return {
+            ":expires": {"N": f"{now + self.ttl:.3f}"},
+            ":housekeeping": {"N": str(int(now + self.ttl + HOUSEKEEPING_SECONDS))},
+        }
 
     def _try_put(self, owner: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         now = self._clock()
+        expiry = self._expiry(now)
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item={
                     "id": {"S": self.key},
                     "owner": {"S": owner},
-                    "lease_expires_at": {"N": f"{now + self.ttl:.3f}"},
-                    "expiration": {"N": str(int(now + self.ttl + HOUSEKEEPING_SECONDS))},
+                    "lease_expires_at": expiry[":expires"],
+                    "expiration": expiry[":housekeeping"],
                 },
                 ConditionExpression="attribute_not_exists(#id) OR #expires < :now",
                 ExpressionAttributeNames={"#id": "id", "#expires": "lease_expires_at"},
                 ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
             )
-        except ClientError as exc:
+        except (BotoCoreError, ClientError) as exc:
             if aws_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise self._failure(exc) from None
         return True
 
+    def _heartbeat(self, owner: str, stop: threading.Event) -> None:
+        while not self._wait_or_stop(stop, self.renew_every):
+            if not self._renew(owner):
+                return
+
+    def _renew(self, owner: str) -> bool:
+        """Pushes the expiry forward; False once the lease is no longer ours (the heartbeat then stops)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": self.key}},
+                UpdateExpression="SET #expires = :expires, #housekeeping = :housekeeping",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#expires": "lease_expires_at",
+                    "#housekeeping": "expiration",
+                },
+                ExpressionAttributeValues={":owner": {"S": owner}, **self._expiry(self._clock())},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            code = aws_code(exc)
+            if code == "ConditionalCheckFailedException":
+                logger.warning("the token-refresh lease ran out while held and was taken", extra={"lease": self.key})
+                return False
+            # The next beat tries again; until the expiry the lease is still ours.
+            logger.warning("could not renew the token-refresh lease", extra={"lease": self.key, "code": code})
+        return True
+
     def _release(self, owner: str) -> None:
-        from botocore.exceptions import ClientError
+        """Best effort: a lease that cannot be deleted expires within `ttl`, and raising here would hide the
+        error (if any) that ended the holder's work."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.delete_item(
@@ -183,11 +252,16 @@ class DynamoLease:
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},
             )
-        except ClientError as exc:
-            if aws_code(exc) != "ConditionalCheckFailedException":
-                raise self._failure(exc) from None
-            # Held past its expiry and taken over: the other holder's lease is not ours to delete.
-            logger.warning("the token-refresh lease expired before it was released", extra={"lease": self.key})
+        except (BotoCoreError, ClientError) as exc:
+            code = aws_code(exc)
+            if code == "ConditionalCheckFailedException":
+                # Held past its expiry and taken over: the other holder's lease is not ours to delete.
+                logger.warning("the token-refresh lease expired before it was released", extra={"lease": self.key})
+            else:
+                logger.warning(
+                    f"could not release the token-refresh lease; it expires within {self.ttl:.0f} s",
+                    extra={"lease": self.key, "code": code},
+                )
 
     def _failure(self, exc: Exception) -> Exception:
         code = aws_code(exc)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from access_sync.checks import CheckReport
 from access_sync.connectors.gusto.check import check_gusto
-from access_sync.connectors.gusto.client import GustoClient
+from access_sync.connectors.gusto.client import REQUESTS_PER_MINUTE, GustoClient
 from access_sync.connectors.gusto.provisioner import GustoProvisioner
 from access_sync.connectors.gusto.syncer import RESOURCE_TYPES, GustoSyncer
 from access_sync.connectors.gusto.tokens import TokenManager
@@ -21,6 +21,7 @@ from access_sync.connectors.spec import Connection, ConnectorSettings, Connector
 from access_sync.models.secrets import GustoCredentials
 from access_sync.observability import logger
 from access_sync.stores.lease import DynamoLease, FileLease, Lease, lease_key
+from access_sync.stores.rate_budget import SharedRateWindow, rate_key
 from access_sync.stores.secrets import FileSecretStore, SecretStore
 
 
@@ -46,7 +47,11 @@ def gusto_refresh_lease(secrets: SecretStore, lease_table: str | None = None) ->
 
 
 def gusto_client(connection: Connection) -> GustoClient:
-    """A Gusto client whose tokens rotate safely in the connection's secret store."""
+    """A Gusto client whose tokens rotate safely in the connection's secret store.
+
+    With a lease table (AWS), every function of the stack draws on one shared budget of requests per minute,
+    so that together they stay under Gusto's limit; without one (the CLI), the limit is this process's own.
+    """
     secrets = connection.secrets
     tokens = TokenManager(
         secrets,
@@ -54,7 +59,11 @@ def gusto_client(connection: Connection) -> GustoClient:
         base_url=connection.base_url,
         transport=connection.transport,
     )
-    return GustoClient(tokens, transport=connection.transport, **connection.client_options)
+    rate = None
+    if connection.lease_table:
+        client_id = GustoCredentials.parse(secrets.read(), secrets.describe()).client_id
+        rate = SharedRateWindow(connection.lease_table, rate_key("gusto", client_id), REQUESTS_PER_MINUTE)
+    return GustoClient(tokens, transport=connection.transport, rate=rate, **connection.client_options)
 
 
 def _check(connection: Connection) -> CheckReport:
