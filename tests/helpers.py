@@ -32,12 +32,13 @@ def read_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
 
 
 def read_snapshot(root: Path, connector: str) -> dict[str, Any]:
-    """The latest complete snapshot under a local DEST: manifest plus every record file, parsed."""
+    """The latest complete snapshot under a local DEST: manifest plus every kind's parts, parsed, in order."""
     latest = json.loads((root / f"snapshots/connector={connector}/latest.json").read_text())
     folder = root / latest["path"]
     snapshot: dict[str, Any] = {"latest": latest, "manifest": json.loads((folder / "manifest.json").read_text())}
-    for name in ("resources", "entitlements", "grants"):
-        snapshot[name] = read_jsonl_gz((folder / f"{name}.jsonl.gz").read_bytes())
+    for kind in ("resources", "entitlements", "grants", "changes"):
+        parts = sorted((folder / kind).glob("part-*.jsonl.gz"))
+        snapshot[kind] = [record for part in parts for record in read_jsonl_gz(part.read_bytes())]
     return snapshot
 
 

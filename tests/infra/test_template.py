@@ -30,7 +30,7 @@ SYNC_FUNCTIONS = ("GuruSyncFunction", "GustoSyncFunction")
 ALL_FUNCTIONS = (*SYNC_FUNCTIONS, "ProvisioningFunction")
 STATE_MACHINES = {"guru": "GuruSyncStateMachine", "gusto": "GustoSyncStateMachine"}
 SYNC_FUNCTION_OF = {"guru": "GuruSyncFunction", "gusto": "GustoSyncFunction"}
-DATA_SERVICES = ("s3:", "secretsmanager:", "dynamodb:", "events:", "sqs:")
+DATA_SERVICES = ("s3:", "secretsmanager:", "dynamodb:", "events:", "sqs:", "glue:")
 LAMBDA_TRANSIENT_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -122,6 +122,25 @@ def snapshot_prefix_permissions(connector: str) -> set[Permission]:
             get_att("SnapshotBucket", "Arn"),
             prefix_condition(f"snapshots/connector={connector}/*"),
         ),
+    }
+
+
+def glue_arn(resource: str) -> dict[str, Any]:
+    return sub(f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+SNAPSHOT_TABLES = ("resources", "entitlements", "grants", "changes")
+EVENT_BUS = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}")
+
+
+def announcement_permissions() -> set[Permission]:
+    """Registering a snapshot's partitions (the table is read to copy its storage description) and publishing
+    its events: nothing more of Glue, and only the snapshot tables."""
+    resources = [glue_arn("catalog"), glue_arn("database/${GlueDatabase}")]
+    resources += [glue_arn(f"table/${{GlueDatabase}}/{table}") for table in SNAPSHOT_TABLES]
+    return {
+        *(permission(action, r) for action in ("glue:GetTable", "glue:BatchCreatePartition") for r in resources),
+        permission("events:PutEvents", EVENT_BUS),
     }
 
 
@@ -350,6 +369,8 @@ def test_outputs_name_every_resource_an_operator_needs(cfn_template: Template) -
         "GuruSyncStateMachineArn": ref("GuruSyncStateMachine"),
         "GustoSyncStateMachineArn": ref("GustoSyncStateMachine"),
         "IdempotencyTableName": ref("IdempotencyTable"),
+        "GlueDatabaseName": ref("GlueDatabase"),
+        "AthenaWorkGroupName": ref("AthenaWorkGroup"),
     }
     outputs = cfn_template["Outputs"]
     assert {name: outputs.get(name, {}).get("Value") for name in expected} == expected
@@ -417,6 +438,9 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "GURU_SECRET_ID": ref("GuruSecret"),
                 "GURU_BASE_URL": ref("GuruBaseUrl"),
                 "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
+                "EVENT_BUS_NAME": ref("EventBusName"),
+                "GLUE_DATABASE": ref("GlueDatabase"),
+                "CHANGE_EVENTS_MAX": ref("ChangeEventsMax"),
             },
         ),
         (
@@ -428,6 +452,9 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "GUSTO_BASE_URL": ref("GustoBaseUrl"),
                 "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
                 "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
+                "EVENT_BUS_NAME": ref("EventBusName"),
+                "GLUE_DATABASE": ref("GlueDatabase"),
+                "CHANGE_EVENTS_MAX": ref("ChangeEventsMax"),
             },
         ),
         (
@@ -499,6 +526,7 @@ def test_guru_sync_may_read_only_the_guru_secret_and_its_own_snapshot_prefix(cfn
     assert data_permissions(cfn_template, "GuruSyncFunctionRole") == {
         permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
         *snapshot_prefix_permissions("guru"),
+        *announcement_permissions(),
     }
 
 
@@ -509,6 +537,7 @@ def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_re
         permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
         permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
         *snapshot_prefix_permissions("gusto"),
+        *announcement_permissions(),
         *(
             permission(action, get_att("IdempotencyTable", "Arn"), lease_items_only())
             for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -549,7 +578,6 @@ def test_provisioning_may_use_both_secrets_write_results_and_publish_to_its_bus(
     cfn_template: Template,
 ) -> None:
     results = "provisioning/results/*"
-    bus = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}")
     assert data_permissions(cfn_template, "ProvisioningFunctionRole") == {
         permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
         permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
@@ -558,7 +586,7 @@ def test_provisioning_may_use_both_secrets_write_results_and_publish_to_its_bus(
         permission("s3:GetObject", sub(f"${{SnapshotBucket.Arn}}/{results}")),
         permission("s3:ListBucket", get_att("SnapshotBucket", "Arn"), prefix_condition(results)),
         *table_permissions(),
-        permission("events:PutEvents", bus),
+        permission("events:PutEvents", EVENT_BUS),
         *provision_queue_consumer_permissions(),
     }
 
@@ -613,6 +641,90 @@ def test_functions_get_no_managed_policy_but_the_basic_execution_role(cfn_templa
     assert [managed_policy_arn(arn) for arn in actual] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
+
+
+# --------------------------------------------------------------------------- Athena
+
+
+def glue_table(template: Template, name: str) -> dict[str, Any]:
+    (table,) = [
+        p["TableInput"]
+        for p in (r["Properties"] for r in resources_of_type(template, "AWS::Glue::Table").values())
+        if p["TableInput"]["Name"] == name
+    ]
+    return table
+
+
+def test_the_glue_database_is_named_by_a_parameter_defaulting_to_access_sync(
+    cfn_template: Template, sam_template: Template
+) -> None:
+    (database,) = resources_of_type(cfn_template, "AWS::Glue::Database").values()
+    assert database["Properties"]["DatabaseInput"]["Name"] == ref("GlueDatabaseName")
+    assert sam_template["Parameters"]["GlueDatabaseName"]["Default"] == "access_sync"
+
+
+@pytest.mark.parametrize("name", SNAPSHOT_TABLES)
+def test_each_record_kind_is_a_json_table_partitioned_by_connector_sync_date_and_sync_id(
+    cfn_template: Template, name: str
+) -> None:
+    table = glue_table(cfn_template, name)
+    assert table["TableType"] == "EXTERNAL_TABLE"
+    assert [(k["Name"], k["Type"]) for k in table["PartitionKeys"]] == [
+        ("connector", "string"),
+        ("sync_date", "string"),
+        ("sync_id", "string"),
+    ]
+    storage = table["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+    assert storage["Location"] == sub("s3://${SnapshotBucket}/snapshots/")
+
+
+def test_glue_tables_and_views_belong_to_the_stacks_database(cfn_template: Template) -> None:
+    for logical_id, table in resources_of_type(cfn_template, "AWS::Glue::Table").items():
+        assert table["Properties"]["DatabaseName"] == ref("GlueDatabase"), logical_id
+
+
+def test_views_are_athena_views_for_every_latest_kind_and_the_access_review(cfn_template: Template) -> None:
+    views = {
+        p["TableInput"]["Name"]: p["TableInput"]
+        for p in (r["Properties"] for r in resources_of_type(cfn_template, "AWS::Glue::Table").values())
+        if p["TableInput"]["TableType"] == "VIRTUAL_VIEW"
+    }
+    assert set(views) == {f"latest_{kind}" for kind in ("syncs", *SNAPSHOT_TABLES)} | {"access_review"}
+    for name, view in views.items():
+        assert view["Parameters"] == {"presto_view": "true", "comment": "Presto View"}, name
+        assert view["ViewExpandedText"] == "/* Presto View */", name
+
+
+def test_athena_workgroup_writes_results_under_athena_results_of_the_bucket(cfn_template: Template) -> None:
+    (workgroup,) = resources_of_type(cfn_template, "AWS::Athena::WorkGroup").values()
+    configuration = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert configuration["ResultConfiguration"]["OutputLocation"] == sub("s3://${SnapshotBucket}/athena-results/")
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["ResultConfiguration"]["EncryptionConfiguration"] == {"EncryptionOption": "SSE_S3"}
+
+
+def test_saved_queries_answer_the_four_reviewer_questions_in_the_workgroup(cfn_template: Template) -> None:
+    queries = {
+        q["Properties"]["Name"]: q["Properties"]
+        for q in resources_of_type(cfn_template, "AWS::Athena::NamedQuery").values()
+    }
+    assert set(queries) == {
+        "Disabled accounts that still hold access",
+        "Gusto admins, who they are and their status",
+        "What changed in the last sync",
+        "Leavers who still have access",
+    }
+    for query in queries.values():
+        assert (query["Database"], query["WorkGroup"]) == (ref("GlueDatabase"), ref("AthenaWorkGroup"))
+
+
+def test_no_sync_function_may_change_the_catalog_beyond_adding_partitions(cfn_template: Template) -> None:
+    for role in ("GuruSyncFunctionRole", "GustoSyncFunctionRole"):
+        glue = {p.action for p in allowed_permissions(cfn_template, role) if p.action.startswith("glue:")}
+        assert glue == {"glue:GetTable", "glue:BatchCreatePartition"}, role
+    assert not any(p.action.startswith("glue:") for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole"))
 
 
 # --------------------------------------------------------------------------- snapshot bucket
@@ -683,7 +795,7 @@ def test_snapshot_bucket_expires_the_checkpoints_of_unfinished_syncs_after_the_c
 
 @pytest.mark.parametrize("connector", SYNC_FUNCTION_OF)
 def test_snapshot_bucket_expires_the_segments_the_writer_leaves_behind(cfn_template: Template, connector: str) -> None:
-    segment = segment_key(segments_prefix(connector, SYNC_ID), "grants.jsonl.gz", 0)
+    segment = segment_key(segments_prefix(connector, SYNC_ID), "grants", 0)
     assert expiring_rules_for(cfn_template, segment)
 
 

@@ -47,7 +47,7 @@ def test_a_scheduled_sync_writes_a_complete_snapshot(handler: Handler, guru: Gur
     assert manifest.counts.grants == expected["memberships"]
     assert manifest.counts.entitlements == expected["groups"]
     assert manifest.source.requests == guru.requests == result["requests"]
-    assert manifest.files["resources.jsonl.gz"].records == expected["users"] + expected["groups"]
+    assert manifest.files["resources/part-00000.jsonl.gz"].records == expected["users"] + expected["groups"]
     disabled = [r for r in snapshot.records("resources") if r["status"] == "disabled"]
     assert len(disabled) == expected["pending_users"]
 

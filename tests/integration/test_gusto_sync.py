@@ -93,7 +93,7 @@ def test_two_scheduled_syncs_in_a_row_and_the_connection_stays_alive(
     snapshot = latest_snapshot("gusto")
     assert snapshot.manifest.sync_id == second["sync_id"]
     assert snapshot.manifest.counts.model_dump() == gusto.expected_counts()
-    assert snapshot.manifest.connector == "gusto" and snapshot.manifest.version == 1
+    assert snapshot.manifest.connector == "gusto" and snapshot.manifest.version == 2
     resources = {(record["resource_type"], record["id"]) for record in snapshot.records("resources")}
     for grant in snapshot.records("grants"):
         assert grant["entitlement"] == f"company:{gusto.company_uuid}:admin"

@@ -1,4 +1,4 @@
-"""The snapshot writer: streamed gzip parts, segments across checkpoints, nothing final until finish."""
+"""The snapshot writer: streamed gzip parts, one per kind and invocation, nothing final until finish."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from access_sync.snapshot.writer import SnapshotWriter
 from access_sync.stores.blob import LocalBlobStore
 from tests.helpers import read_jsonl_gz
 
-FOLDER = "snapshots/connector=guru/sync_date=2026-11-22/sync_id=20261122T120000Z-00000000"
-SEGMENTS = "snapshots/connector=guru/_segments/20261122T120000Z-00000000/"
+FOLDER = "snapshots/connector=guru/sync_date=2026-11-22/sync_id=20261122T120000000Z-00000000"
+SEGMENTS = "snapshots/connector=guru/_segments/20261122T120000000Z-00000000/"
 
 
 def user(i: int) -> Resource:
@@ -27,37 +27,38 @@ def write_users(writer: SnapshotWriter, ids: range) -> None:
         writer.grant(Grant.of("group:g:member", ResourceRef(resource_type="user", id=f"u{i}@x.com")))
 
 
-def test_finish_writes_three_gzip_files_whose_manifest_facts_are_true(tmp_path: Path) -> None:
+def test_finish_writes_one_part_per_kind_whose_manifest_facts_are_true(tmp_path: Path) -> None:
     writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS)
     group = ResourceRef(resource_type="group", id="g")
     writer.entitlement(Entitlement.for_resource(group, "member", "assignment", "G member", ["user"]))
     write_users(writer, range(3))
     files = writer.finish()
+    assert sorted(files) == [f"{kind}/part-00000.jsonl.gz" for kind in ("entitlements", "grants", "resources")]
     for name, info in files.items():
         data = (tmp_path / FOLDER / name).read_bytes()
         assert info.bytes == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
         assert info.records == len(read_jsonl_gz(data))
-    assert files["entitlements.jsonl.gz"].records == 1 and files["grants.jsonl.gz"].records == 3
+    assert files["entitlements/part-00000.jsonl.gz"].records == 1 and files["grants/part-00000.jsonl.gz"].records == 3
     assert writer.resource_counts == {"user": 3}
     assert not (tmp_path / FOLDER / "_segments").exists()
     writer.discard_segments()
     assert not (tmp_path / SEGMENTS).exists()
 
 
-def test_an_empty_file_is_still_a_valid_gzip(tmp_path: Path) -> None:
+def test_a_kind_without_records_still_has_an_empty_valid_gzip_part(tmp_path: Path) -> None:
     files = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS).finish()
-    assert gzip.decompress((tmp_path / FOLDER / "entitlements.jsonl.gz").read_bytes()) == b""
-    assert files["entitlements.jsonl.gz"].records == 0
+    assert gzip.decompress((tmp_path / FOLDER / "entitlements/part-00000.jsonl.gz").read_bytes()) == b""
+    assert files["entitlements/part-00000.jsonl.gz"].records == 0
 
 
 def test_nothing_is_final_before_finish(tmp_path: Path) -> None:
     writer = SnapshotWriter(LocalBlobStore(tmp_path), FOLDER, SEGMENTS)
     write_users(writer, range(5))
     writer.checkpoint()
-    assert not (tmp_path / FOLDER / "resources.jsonl.gz").exists()
+    assert not (tmp_path / FOLDER).exists()
 
 
-def test_segments_from_several_invocations_read_as_one_file(tmp_path: Path) -> None:
+def test_each_invocation_adds_a_part_and_the_parts_read_in_order(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     first = SnapshotWriter(store, FOLDER, SEGMENTS)
     write_users(first, range(0, 4))
@@ -65,9 +66,12 @@ def test_segments_from_several_invocations_read_as_one_file(tmp_path: Path) -> N
     second = SnapshotWriter(store, FOLDER, SEGMENTS, state)
     write_users(second, range(4, 9))
     files = second.finish()
-    lines = read_jsonl_gz((tmp_path / FOLDER / "resources.jsonl.gz").read_bytes())
+    parts = sorted((tmp_path / FOLDER / "resources").iterdir())
+    assert [part.name for part in parts] == ["part-00000.jsonl.gz", "part-00001.jsonl.gz"]
+    lines = [line for part in parts for line in read_jsonl_gz(part.read_bytes())]
     assert [line["id"] for line in lines] == [f"u{i}@x.com" for i in range(9)]
-    assert files["resources.jsonl.gz"].records == 9 and second.resource_counts == {"user": 9}
+    assert [files[f"resources/{part.name}"].records for part in parts] == [4, 5]
+    assert second.resource_counts == {"user": 9}
 
 
 def test_abort_leaves_no_partial_segment(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from access_sync.models.snapshot import FileInfo, Resource, ResourceType
 from access_sync.models.sync_events import SyncEvent
 from access_sync.snapshot.layout import checkpoint_key
-from access_sync.snapshot.writer import FileState, SnapshotWriter
+from access_sync.snapshot.writer import KindState, SnapshotWriter
 from access_sync.stores.blob import LocalBlobStore
 from access_sync.sync.connector import SyncContext
 from access_sync.sync.deadline import Deadline
@@ -86,7 +86,7 @@ def test_a_checkpoint_older_than_the_limit_is_discarded_and_the_sync_starts_afre
 
 
 def test_a_missing_checkpoint_starts_afresh(tmp_path: Path) -> None:
-    event = SyncEvent(connector="guru", status="in_progress", sync_id="20261122T120000Z-deadbeef")
+    event = SyncEvent(connector="guru", status="in_progress", sync_id="20261122T120000000Z-deadbeef")
     result = run_sync(CountingConnector(), LocalBlobStore(tmp_path), event)
     assert result.status == "complete" and result.sync_id != event.sync_id
 
@@ -103,9 +103,9 @@ def test_a_sync_killed_while_assembling_its_files_completes_when_resumed(
     resumed = SyncEvent.model_validate(first.model_dump())
     real_assemble = SnapshotWriter._assemble
 
-    def assemble_one_then_die(self: SnapshotWriter, file_name: str, info: FileState) -> FileInfo:
-        built = real_assemble(self, file_name, info)
-        if file_name == "resources.jsonl.gz":  # one final file built from two segments, the others not yet
+    def assemble_one_then_die(self: SnapshotWriter, kind: str, state: KindState) -> dict[str, FileInfo]:
+        built = real_assemble(self, kind, state)
+        if kind == "resources":  # two parts built from two segments, the other kinds not yet
             raise DiesWhileAssembling()
         return built
 

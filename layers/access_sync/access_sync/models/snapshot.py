@@ -1,4 +1,4 @@
-"""Snapshot records, format version 1 (docs/snapshot-format.md).
+"""Snapshot records, format version 2 (docs/snapshot-format.md).
 
 Records are frozen pydantic models; `to_line()` gives the JSON line written to the gzip parts.
 """
@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from access_sync.models import ids
 
 SNAPSHOT_FORMAT: Literal["access-sync.snapshot"] = "access-sync.snapshot"
-SNAPSHOT_VERSION: Literal[1] = 1
-RECORD_FILES = ("resources.jsonl.gz", "entitlements.jsonl.gz", "grants.jsonl.gz")
+SNAPSHOT_VERSION: Literal[2] = 2
+# Each kind has a sub-folder of its own in a snapshot, so that a table reading one folder reads only that kind.
+RECORD_KINDS = ("resources", "entitlements", "grants")
+KINDS = (*RECORD_KINDS, "changes")
 
 
 class _Record(BaseModel):
@@ -129,9 +131,25 @@ class Source(BaseModel):
     requests: int
 
 
+class ChangeCounts(BaseModel):
+    """What changed since the baseline, the snapshot latest.json named when the sync started (None: the first)."""
+
+    baseline_sync_id: str | None
+    added: int = 0
+    removed: int = 0
+    modified: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.removed + self.modified
+
+
 class Manifest(BaseModel):
+    """`files` keys are relative to the snapshot folder. Version 1 manifests (one file per kind at the folder's
+    top, no `changes`) still parse, so that the first version 2 sync can use such a snapshot as its baseline."""
+
     format: Literal["access-sync.snapshot"] = SNAPSHOT_FORMAT
-    version: Literal[1] = SNAPSHOT_VERSION
+    version: Literal[1, 2] = SNAPSHOT_VERSION
     connector: str
     sync_id: str
     started_at: str
@@ -139,8 +157,13 @@ class Manifest(BaseModel):
     counts: Counts
     files: dict[str, FileInfo]
     resource_types: list[ResourceType]
+    changes: ChangeCounts | None = None
     source: Source
     invocations: int = 1
+
+    def parts(self, kind: str) -> list[str]:
+        """The files holding `kind`'s records, in order (keys relative to the snapshot folder)."""
+        return sorted(key for key in self.files if key.startswith(f"{kind}/") or key == f"{kind}.jsonl.gz")
 
 
 class LatestPointer(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from access_sync.models.snapshot import Counts
+from access_sync.models.snapshot import ChangeCounts, Counts
 
 # Which names exist is the connector registry's business (access_sync.wiring.registry), not the model's.
 ConnectorName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -39,6 +39,7 @@ class SyncResult(BaseModel):
     snapshot: str | None = None
     location: str
     counts: Counts | None = None
+    changes: ChangeCounts | None = None
     requests: int
     invocations: int
     duration_seconds: float

@@ -1,4 +1,5 @@
-"""Reading completed snapshots back (the demo's summary, `what changed`, tests): streamed, record by record."""
+"""Reading completed snapshots back (the reader commands, findings, reviews, the demo, tests): streamed, record by
+record, part after part, never a whole kind in memory."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from access_sync.models.snapshot import LatestPointer, Manifest
-from access_sync.snapshot.layout import latest_key
+from access_sync.models.snapshot import KINDS, LatestPointer, Manifest
+from access_sync.snapshot.layout import latest_key, snapshot_folder, sync_started
 from access_sync.stores.blob import BlobStore
 
 
@@ -28,9 +29,39 @@ class SnapshotReader:
             return None
         return cls(store, LatestPointer.model_validate_json(raw).path)
 
+    @classmethod
+    def find(cls, store: BlobStore, connector: str, sync_id: str) -> SnapshotReader | None:
+        """The complete snapshot of `connector` with this sync id, or None when there is none."""
+        if sync_started(sync_id) is None:
+            return None
+        try:
+            return cls(store, snapshot_folder(connector, sync_id))
+        except FileNotFoundError:
+            return None
+
+    def baseline(self) -> SnapshotReader | None:
+        """The snapshot this one's changes are counted from (None for a connector's first, or when it is gone)."""
+        changes = self.manifest.changes
+        if changes is None or changes.baseline_sync_id is None:
+            return None
+        return self.find(self.store, self.manifest.connector, changes.baseline_sync_id)
+
+    def lines(self, kind: str) -> Iterator[bytes]:
+        """`kind`'s records as the JSON lines they are stored as (without the newline)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return read_lines(self.store, self.folder, self.manifest.parts(kind))
+
     def records(self, kind: str) -> Iterator[dict[str, Any]]:
-        """`kind` is resources, entitlements or grants."""
-        with self.store.open_reader(f"{self.folder}/{kind}.jsonl.gz") as raw, gzip.open(raw, "rt") as lines:
-            for line in lines:
+        """`kind` is resources, entitlements, grants or changes."""
+        for line in self.lines(kind):
+            yield json.loads(line)
+
+
+def read_lines(store: BlobStore, folder: str, parts: list[str]) -> Iterator[bytes]:
+    """The JSON lines of `parts` (keys relative to `folder`), in order, without their newlines."""
+    for part in parts:
+        with store.open_reader(f"{folder}/{part}") as raw, gzip.open(raw, "rb") as stream:
+            for line in stream:
                 if line.strip():
-                    yield json.loads(line)
+                    yield line.rstrip(b"\n")

@@ -1,10 +1,9 @@
-"""Streams records into gzip JSON-lines files without holding them in memory.
+"""Streams records into gzip JSON-lines parts without holding them in memory.
 
-Each invocation of a sync writes its records into *segments* (one gzip member per file per invocation),
-kept outside the snapshot folder. `finish()` builds the final `resources.jsonl.gz`, `entitlements.jsonl.gz`
-and `grants.jsonl.gz` from them: a copy when there is one segment, a streamed concatenation otherwise
-(concatenated gzip members are one valid gzip stream). A resumed sync therefore yields the same records as
-an uninterrupted one. Segments are only read while assembling, and removed by `discard_segments()` once the
+Each invocation of a sync writes its records into *segments* (one per record kind per invocation), kept
+outside the snapshot folder. `finish()` turns segment N of a kind into `<kind>/part-0000N.jsonl.gz` of the
+snapshot, a copy each (server-side on S3), so a resumed sync yields the same records as an uninterrupted one,
+in more parts. Segments are only read while assembling, and removed by `discard_segments()` once the
 manifest is written, so an invocation that dies while assembling leaves everything a resumed one needs.
 """
 
@@ -19,11 +18,10 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from access_sync.models.snapshot import RECORD_FILES, Entitlement, FileInfo, Grant, Resource, grant_line
-from access_sync.snapshot.layout import segment_key
+from access_sync.models.snapshot import RECORD_KINDS, Entitlement, FileInfo, Grant, Resource, grant_line
+from access_sync.snapshot.layout import part_name, segment_key
 from access_sync.stores.blob import BlobStore, BlobWriter
 
-_COPY_CHUNK = 1024 * 1024
 _LINE_BUFFER = 256 * 1024
 
 
@@ -41,18 +39,14 @@ class RecordSink(Protocol):
         ...
 
 
-class FileState(BaseModel):
-    segments: int = 0
-    records: int = 0
-    # Size and digest of the only segment, so a one-segment file can be renamed without being read again.
-    single_bytes: int = 0
-    single_sha256: str = ""
+class KindState(BaseModel):
+    segments: list[FileInfo] = Field(default_factory=list)  # closed segments, in order
 
 
 class WriterState(BaseModel):
     """Everything the writer must remember across a checkpoint."""
 
-    files: dict[str, FileState] = Field(default_factory=lambda: {name: FileState() for name in RECORD_FILES})
+    kinds: dict[str, KindState] = Field(default_factory=lambda: {kind: KindState() for kind in RECORD_KINDS})
     resource_counts: dict[str, int] = Field(default_factory=dict)
 
 
@@ -72,7 +66,9 @@ class _HashingWriter:
         """gzip calls flush on its file object; the blob writer buffers on its own."""
 
 
-class _Segment:
+class PartWriter:
+    """One gzip JSON-lines blob, written as a stream; `close()` says what a manifest records about it."""
+
     def __init__(self, store: BlobStore, key: str) -> None:
         self._context: AbstractContextManager[BlobWriter] = store.open_writer(key, "application/gzip")
         self.raw = _HashingWriter(self._context.__enter__())
@@ -81,16 +77,19 @@ class _Segment:
         self.gzip = gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=5, mtime=0)
         # One compress call per buffer instead of one per record.
         self.lines = io.BufferedWriter(self.gzip, buffer_size=_LINE_BUFFER)
+        self.records = 0
 
     def write(self, line: bytes) -> None:
         self.lines.write(line)
+        self.records += 1
 
-    def close(self) -> None:
+    def close(self) -> FileInfo:
         self.lines.close()  # flushes into the gzip stream and closes it
         self._context.__exit__(None, None, None)
+        return FileInfo(records=self.records, bytes=self.raw.size, sha256=self.raw.digest.hexdigest())
 
     def abort(self) -> None:
-        error = RuntimeError("segment aborted")
+        error = RuntimeError("part aborted")
         with suppress(RuntimeError):
             self._context.__exit__(RuntimeError, error, None)
 
@@ -101,39 +100,35 @@ class SnapshotWriter:
         self.folder = folder
         self.segments = segments
         self.state = state or WriterState()
-        self._open: dict[str, _Segment] = {}
+        self._open: dict[str, PartWriter] = {}
         self._counts: Counter[str] = Counter(self.state.resource_counts)
 
     # RecordSink -----------------------------------------------------------------------------------------
     def resource(self, record: Resource) -> None:
         self._counts[record.resource_type] += 1
-        self._write("resources.jsonl.gz", record.to_line())
+        self._write("resources", record.to_line())
 
     def entitlement(self, record: Entitlement) -> None:
-        self._write("entitlements.jsonl.gz", record.to_line())
+        self._write("entitlements", record.to_line())
 
     def grant(self, record: Grant) -> None:
-        self._write("grants.jsonl.gz", record.to_line())
+        self._write("grants", record.to_line())
 
     def grant_to(self, entitlement: str, principal_type: str, principal_id: str) -> None:
-        self._write("grants.jsonl.gz", grant_line(entitlement, principal_type, principal_id))
+        self._write("grants", grant_line(entitlement, principal_type, principal_id))
 
-    def _write(self, file_name: str, line: bytes) -> None:
-        segment = self._open.get(file_name)
+    def _write(self, kind: str, line: bytes) -> None:
+        segment = self._open.get(kind)
         if segment is None:
-            index = self.state.files[file_name].segments
-            segment = self._open[file_name] = _Segment(self.store, segment_key(self.segments, file_name, index))
+            index = len(self.state.kinds[kind].segments)
+            segment = self._open[kind] = PartWriter(self.store, segment_key(self.segments, kind, index))
         segment.write(line)
-        self.state.files[file_name].records += 1
 
     # Lifecycle ------------------------------------------------------------------------------------------
     def checkpoint(self) -> WriterState:
         """Closes the open segments; the returned state lets a later writer carry on after them."""
-        for file_name, segment in self._open.items():
-            segment.close()
-            info = self.state.files[file_name]
-            info.segments += 1
-            info.single_bytes, info.single_sha256 = segment.raw.size, segment.raw.digest.hexdigest()
+        for kind, segment in self._open.items():
+            self.state.kinds[kind].segments.append(segment.close())
         self._open.clear()
         self.state.resource_counts = dict(self._counts)
         return self.state.model_copy(deep=True)
@@ -144,9 +139,12 @@ class SnapshotWriter:
         self._open.clear()
 
     def finish(self) -> dict[str, FileInfo]:
-        """Closes segments and builds the final files; returns what the manifest says about them."""
+        """Closes segments and builds the snapshot's parts; returns what the manifest says about them."""
         self.checkpoint()
-        return {name: self._assemble(name, info) for name, info in self.state.files.items()}
+        files: dict[str, FileInfo] = {}
+        for kind, state in self.state.kinds.items():
+            files.update(self._assemble(kind, state))
+        return files
 
     def discard_segments(self) -> None:
         self.store.delete_prefix(self.segments)
@@ -155,21 +153,9 @@ class SnapshotWriter:
     def resource_counts(self) -> dict[str, int]:
         return dict(self._counts)
 
-    def _assemble(self, file_name: str, info: FileState) -> FileInfo:
-        final = f"{self.folder}/{file_name}"
-        if info.segments == 1:
-            self.store.copy(segment_key(self.segments, file_name, 0), final)
-            return FileInfo(records=info.records, bytes=info.single_bytes, sha256=info.single_sha256)
-        with self.store.open_writer(final, "application/gzip") as target:
-            out = _HashingWriter(target)
-            if info.segments == 0:
-                with gzip.GzipFile(fileobj=out, mode="wb", mtime=0):
-                    pass
-            for index in range(info.segments):
-                self._append(segment_key(self.segments, file_name, index), out)
-        return FileInfo(records=info.records, bytes=out.size, sha256=out.digest.hexdigest())
-
-    def _append(self, key: str, out: _HashingWriter) -> None:
-        with self.store.open_reader(key) as source:
-            while chunk := source.read(_COPY_CHUNK):
-                out.write(chunk)
+    def _assemble(self, kind: str, state: KindState) -> dict[str, FileInfo]:
+        if not state.segments:  # a kind with no records still has one (empty) part
+            return {part_name(kind, 0): PartWriter(self.store, f"{self.folder}/{part_name(kind, 0)}").close()}
+        for index in range(len(state.segments)):
+            self.store.copy(segment_key(self.segments, kind, index), f"{self.folder}/{part_name(kind, index)}")
+        return {part_name(kind, index): info for index, info in enumerate(state.segments)}

@@ -1,8 +1,9 @@
 """One sync invocation: start or resume, let the connector write, then complete the snapshot or checkpoint it.
 
-Completion order is the contract of docs/snapshot-format.md: record files, then manifest.json, then
-latest.json, then the work files go. Anything that fails before the manifest leaves latest.json untouched;
-a sync resumed after its manifest was written only finishes the clean-up.
+Completion order is the contract of docs/snapshot-format.md: record parts, then the changes since the baseline,
+then manifest.json, then latest.json, then the announcements (catalog partitions, events), then the work files
+go. Anything that fails before the manifest leaves latest.json untouched; a sync resumed after its manifest
+was written only finishes what came after it.
 """
 
 from __future__ import annotations
@@ -10,23 +11,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from access_sync.models.snapshot import Counts, LatestPointer, Manifest, Source
+from access_sync.models.snapshot import Counts, FileInfo, LatestPointer, Manifest, Source
 from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.observability import logger
+from access_sync.snapshot.changes import LineSource, write_changes
 from access_sync.snapshot.layout import (
     checkpoint_key,
     checkpoints_prefix,
-    iso_now,
+    iso_millis,
     latest_key,
     new_sync_id,
     segments_prefix,
     snapshot_folder,
     sync_started,
 )
+from access_sync.snapshot.reader import SnapshotReader, read_lines
 from access_sync.snapshot.writer import RecordSink, SnapshotWriter, WriterState
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import StateT, SyncConnector, SyncContext
@@ -36,7 +39,7 @@ Clock = Callable[[], datetime]
 ProgressCallback = Callable[[dict[str, int]], None]
 
 
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 
 class Checkpoint(BaseModel):
@@ -49,6 +52,15 @@ class Checkpoint(BaseModel):
     requests: int
     state: dict[str, Any]
     writer: WriterState
+    # What latest.json named when the sync started: its changes are counted from there, however long it runs.
+    baseline: LatestPointer | None
+
+
+class SnapshotPublisher(Protocol):
+    """Announces a complete snapshot (catalog partitions, events); called after latest.json moved. Doing it
+    twice for one snapshot must be harmless: a sync resumed after its manifest was written calls it again."""
+
+    def published(self, store: BlobStore, manifest: Manifest) -> None: ...
 
 
 def utc_now() -> datetime:
@@ -157,6 +169,7 @@ def run_sync(
     checkpoint_max_age: float = 86400,
     clock: Clock = utc_now,
     progress: ProgressCallback | None = None,
+    publisher: SnapshotPublisher | None = None,
 ) -> SyncResult:
     started = time.monotonic()
     now = clock()
@@ -164,16 +177,18 @@ def run_sync(
     checkpoint: Checkpoint | None = None
     if loaded is not None:
         checkpoint, state = loaded
-        sync_id, started_at = checkpoint.sync_id, checkpoint.started_at
+        sync_id, started_at, baseline = checkpoint.sync_id, checkpoint.started_at, checkpoint.baseline
         previous_requests, invocations = checkpoint.requests, checkpoint.invocations + 1
         writer_state: WriterState | None = checkpoint.writer
     else:
         sweep_abandoned_work(store, connector.name, now, checkpoint_max_age)
-        sync_id, started_at, state = new_sync_id(now), iso_now(now), connector.state_model()
+        sync_id, started_at, state = new_sync_id(now), iso_millis(now), connector.state_model()
+        baseline = _latest_pointer(store, connector.name)
         previous_requests, invocations, writer_state = 0, 1, None
     folder = snapshot_folder(connector.name, sync_id)
     if checkpoint and (done := _completed(store, folder)):
-        logger.info("sync was already complete; removing its work files", extra={"sync_id": sync_id})
+        logger.info("sync was already complete; finishing what came after its manifest", extra={"sync_id": sync_id})
+        _announce(store, done, folder, publisher)
         _discard_work(store, connector.name, sync_id)
         return _result(done, store, event, checkpoint.invocations, time.monotonic() - started)
     writer = SnapshotWriter(store, folder, segments_prefix(connector.name, sync_id), writer_state)
@@ -209,6 +224,7 @@ def run_sync(
             requests=requests,
             state=ctx.state.model_dump(mode="json"),
             writer=writer.checkpoint(),
+            baseline=baseline,
         )
         store.put_bytes(checkpoint_key(connector.name, sync_id), saved.model_dump_json().encode())
         logger.info("sync checkpointed; it will resume in the next invocation")
@@ -220,31 +236,72 @@ def run_sync(
         )
 
     files = writer.finish()
-    counts = Counts(
-        resources=writer.resource_counts,
-        entitlements=files["entitlements.jsonl.gz"].records,
-        grants=files["grants.jsonl.gz"].records,
-    )
-    completed_at = iso_now(clock())
+    before, baseline_sync_id = _baseline_lines(store, baseline)
+    change_files, changes = write_changes(store, folder, before, _parts_reader(store, folder, files), baseline_sync_id)
     manifest = Manifest(
         connector=connector.name,
         sync_id=sync_id,
         started_at=started_at,
-        completed_at=completed_at,
-        counts=counts,
-        files=files,
+        completed_at=iso_millis(clock()),
+        counts=Counts(
+            resources=writer.resource_counts,
+            entitlements=_records(files, "entitlements"),
+            grants=_records(files, "grants"),
+        ),
+        files={**files, **change_files},
         resource_types=connector.resource_types,
+        changes=changes,
         source=Source(base_url=connector.base_url, requests=requests),
         invocations=invocations,
     )
-    store.put_bytes(f"{folder}/manifest.json", manifest.model_dump_json(indent=2).encode())
-    pointer = LatestPointer(sync_id=sync_id, path=folder, completed_at=completed_at)
-    store.put_bytes(latest_key(connector.name), pointer.model_dump_json(indent=2).encode())
-    writer.discard_segments()
-    if checkpoint:
-        store.delete(checkpoint_key(connector.name, sync_id))
-    logger.info("sync complete", extra={"counts": counts.model_dump(), "requests": requests})
+    store.put_bytes(f"{folder}/manifest.json", _one_line(manifest))
+    _announce(store, manifest, folder, publisher)
+    _discard_work(store, connector.name, sync_id)
+    logger.info(
+        "sync complete",
+        extra={"counts": manifest.counts.model_dump(), "changes": changes.model_dump(), "requests": requests},
+    )
     return _result(manifest, store, event, invocations, time.monotonic() - started, resumed=checkpoint is not None)
+
+
+def _one_line(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode() + b"\n"
+
+
+def _latest_pointer(store: BlobStore, connector: str) -> LatestPointer | None:
+    raw = store.get_bytes(latest_key(connector))
+    return LatestPointer.model_validate_json(raw) if raw is not None else None
+
+
+def _baseline_lines(store: BlobStore, baseline: LatestPointer | None) -> tuple[LineSource | None, str | None]:
+    """The baseline's records and sync id; none when the sync has no baseline or its snapshot has gone."""
+    if baseline is None:
+        return None, None
+    try:
+        reader = SnapshotReader(store, baseline.path)
+    except FileNotFoundError:
+        logger.warning("the baseline snapshot is gone; recording no changes", extra={"baseline": baseline.sync_id})
+        return None, None
+    return reader.lines, reader.manifest.sync_id
+
+
+def _parts_reader(store: BlobStore, folder: str, files: dict[str, FileInfo]) -> LineSource:
+    """The records of a snapshot whose manifest is not written yet."""
+    return lambda kind: read_lines(store, folder, sorted(key for key in files if key.startswith(f"{kind}/")))
+
+
+def _records(files: dict[str, FileInfo], kind: str) -> int:
+    return sum(info.records for key, info in files.items() if key.startswith(f"{kind}/"))
+
+
+def _announce(store: BlobStore, manifest: Manifest, folder: str, publisher: SnapshotPublisher | None) -> None:
+    """latest.json moves forward only (a resumed sync may find it already moved), then the publisher runs."""
+    current = _latest_pointer(store, manifest.connector)
+    if current is None or current.sync_id < manifest.sync_id:
+        pointer = LatestPointer(sync_id=manifest.sync_id, path=folder, completed_at=manifest.completed_at)
+        store.put_bytes(latest_key(manifest.connector), _one_line(pointer))
+    if publisher is not None:
+        publisher.published(store, manifest)
 
 
 def _completed(store: BlobStore, folder: str) -> Manifest | None:
@@ -266,6 +323,7 @@ def _result(
         snapshot=folder,
         location=store.describe(folder),
         counts=manifest.counts,
+        changes=manifest.changes,
         requests=manifest.source.requests,
         invocations=invocations,
         duration_seconds=round(duration, 3),

@@ -10,7 +10,7 @@ from access_sync.observability import MetricUnit, logger, metrics
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import SyncConnector
 from access_sync.sync.deadline import Deadline
-from access_sync.sync.engine import ProgressCallback, run_sync
+from access_sync.sync.engine import ProgressCallback, SnapshotPublisher, run_sync
 
 
 def report_failure(exc: BaseException) -> None:
@@ -30,6 +30,7 @@ def sync_and_report(
     deadline: Deadline | None = None,
     checkpoint_max_age: float = 86400,
     progress: ProgressCallback | None = None,
+    publisher: SnapshotPublisher | None = None,
 ) -> SyncResult:
     try:
         result = run_sync(
@@ -39,6 +40,7 @@ def sync_and_report(
             deadline=deadline,
             checkpoint_max_age=checkpoint_max_age,
             progress=progress,
+            publisher=publisher,
         )
     finally:
         metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=connector.requests)

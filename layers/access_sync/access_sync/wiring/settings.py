@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from access_sync.connectors.spec import ConnectorSettings
 from access_sync.errors import ConfigurationError
@@ -19,6 +19,8 @@ class LambdaSettings(BaseModel):
     snapshot_bucket: str
     idempotency_table: str | None = None
     event_bus_name: str = "default"
+    glue_database: str | None = None  # unset: no partitions are registered
+    change_events_max: int = Field(default=500, ge=0)
     sync_safety_margin_seconds: float = 60.0
     checkpoint_max_age_seconds: int = 86400
 

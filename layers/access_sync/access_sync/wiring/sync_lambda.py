@@ -9,7 +9,10 @@ from pydantic import ValidationError
 
 from access_sync.errors import ConfigurationError
 from access_sync.models.sync_events import SyncEvent
+from access_sync.stores.eventbridge import EventBridgePublisher
+from access_sync.stores.glue import GlueCatalog
 from access_sync.stores.s3 import S3BlobStore
+from access_sync.sync.announce import SnapshotAnnouncer
 from access_sync.sync.deadline import Deadline
 from access_sync.sync.service import report_failure, sync_and_report
 from access_sync.wiring.connections import lambda_connection
@@ -30,6 +33,16 @@ def parse_sync_event(event: Any, connector: str) -> SyncEvent:
     return parsed
 
 
+def announcer(settings: LambdaSettings) -> SnapshotAnnouncer:
+    """On AWS a complete snapshot gets its Athena partitions and its Snapshot Completed / Access Changed events."""
+    return SnapshotAnnouncer(
+        catalog=GlueCatalog(settings.glue_database) if settings.glue_database else None,
+        completed=EventBridgePublisher(settings.event_bus_name, "Snapshot Completed"),
+        changed=EventBridgePublisher(settings.event_bus_name, "Access Changed"),
+        max_change_events=settings.change_events_max,
+    )
+
+
 def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], int]) -> dict[str, Any]:
     try:
         settings = LambdaSettings.from_env()
@@ -41,6 +54,7 @@ def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], i
             parsed,
             deadline=Deadline(lambda: remaining_millis() / 1000.0, settings.sync_safety_margin_seconds),
             checkpoint_max_age=settings.checkpoint_max_age_seconds,
+            publisher=announcer(settings),
         )
     except Exception as exc:
         report_failure(exc)
