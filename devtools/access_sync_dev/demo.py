@@ -14,13 +14,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 from access_sync.models import ids
 from access_sync.observability import logger
-from access_sync.snapshot.diff import SnapshotDiff, diff_snapshots
 from access_sync.snapshot.reader import SnapshotReader
+from access_sync.snapshot.views import change_row, change_text, grant_rows
 from access_sync.stores.s3 import S3BlobStore, s3_client
 from access_sync_dev.local_aws import LocalStack, local_aws
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
@@ -206,23 +207,25 @@ def outcome_table(outcomes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def change_lines(diff: SnapshotDiff, after: SnapshotReader) -> list[str]:
-    if diff.empty:
+def change_lines(after: SnapshotReader, shown: int = 12) -> list[str]:
+    """The snapshot's own `changes` records (what changed since its baseline), a dozen at most."""
+    counts = after.manifest.changes
+    if counts is None or not counts.total:
         return ["  no changes"]
-    changed = set(diff.added_resources) | {key for key, _, _ in diff.status_changes}
-    grants = {
-        grant["id"]: _key(grant["principal"]) for grant in after.records("grants") if grant["id"] in diff.added_grants
-    }
-    wanted = changed | set(grants.values())
-    names = {_key(r): r["display_name"] for r in after.records("resources") if _key(r) in wanted}
-    lines = [f"  + {key.split(':')[0]} {names.get(key, key)}" for key in diff.added_resources]
-    lines += [f"  - {key}" for key in diff.removed_resources]
-    lines += [f"  ~ {names.get(key, key)}: {old} → {new}" for key, old, new in diff.status_changes]
-    for grant_id in diff.added_grants:
-        entitlement = grant_id.rsplit(":", 2)[0]
-        lines.append(f"  + {names.get(grants.get(grant_id, ''), grants.get(grant_id))} got {entitlement}")
-    lines += [f"  - grant {key}" for key in diff.removed_grants]
-    return lines
+    lines = [f"  {change_text(change_row(record))}" for record in islice(after.records("changes"), shown)]
+    if counts.total > shown:
+        lines.append(f"  … and {counts.total - shown} more")
+    since = f"since {counts.baseline_sync_id}"
+    return [*lines, f"  ({counts.added} added, {counts.removed} removed, {counts.modified} modified {since})"]
+
+
+def access_review_lines(reader: SnapshotReader, shown: int = 6) -> list[str]:
+    """A few rows of who holds what, as the access_review view and `access-sync grants -o csv` give them."""
+    columns = (("account_name", 22), ("account_email", 34), ("account_status", 14), ("entitlement_name", 26))
+    lines = ["  " + "  ".join(name.ljust(width) for name, width in columns)]
+    for row, _ in islice(grant_rows(reader), shown):
+        lines.append("  " + "  ".join(str(row[name] or "")[:width].ljust(width) for name, width in columns))
+    return [line.rstrip() for line in lines]
 
 
 def section(title: str) -> None:
@@ -280,15 +283,19 @@ def run_demo(out: Path) -> int:
             print(line)
         print("  (the duplicate 'demo-hire-grace' was carried out once; its first outcome was reported again)")
 
-        section("3. Syncs again: what changed")
+        section("3. Syncs again: what changed (each snapshot's changes/ records)")
+        latest = {}
         for name in ("guru", "gusto"):
-            before = SnapshotReader(S3BlobStore(stack.bucket), first[name]["snapshot"])
-            after = SnapshotReader(
+            latest[name] = SnapshotReader(
                 S3BlobStore(stack.bucket), invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)["snapshot"]
             )
             print(f"{name}:")
-            for line in change_lines(diff_snapshots(before, after), after):
+            for line in change_lines(latest[name]):
                 print(line)
+
+        section("4. Who has access now (the access_review view, a few rows of Gusto)")
+        for line in access_review_lines(latest["gusto"]):
+            print(line)
 
         section("Results")
         copied = stack.download("", str(out))
@@ -296,7 +303,8 @@ def run_demo(out: Path) -> int:
         print(f"  latest snapshots: {out}/snapshots/connector=<guru|gusto>/latest.json")
         print(f"  provisioning outcomes: {out}/provisioning/results/")
         print(f"  Lambda logs and metrics (JSON lines): {log_path}")
-        print(f"  try:  zcat {out}/{first['guru']['snapshot']}/grants.jsonl.gz | head -3")
+        print(f"  all of it, one readable row per grant:  access-sync grants gusto --out {out} -o csv")
+        print(f"  what changed:                          access-sync diff guru --out {out}")
     return 0
 
 

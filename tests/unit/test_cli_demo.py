@@ -29,7 +29,7 @@ def test_demo_without_the_development_tools_says_so_in_one_line(
 def test_demo_still_fails_loudly_when_something_else_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.delitem(sys.modules, "access_sync_dev.demo", raising=False)
-    monkeypatch.setitem(sys.modules, "access_sync.snapshot.diff", None)
+    monkeypatch.setitem(sys.modules, "access_sync.snapshot.views", None)
 
     with pytest.raises(ModuleNotFoundError):
         main(["demo"])

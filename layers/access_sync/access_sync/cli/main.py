@@ -56,8 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base-url", metavar="URL")
     _credentials_options(check)
 
+    for kind, about in (
+        ("resources", "list the accounts, groups and companies of a snapshot"),
+        ("entitlements", "list what a snapshot says can be granted"),
+        ("grants", "list who holds what, one readable row per grant"),
+    ):
+        listing = _reader_parser(commands, kind, about)
+        listing.add_argument("--type", metavar="TYPE", help="only this resource type (grants: account type)")
+        if kind != "entitlements":
+            listing.add_argument("--status", choices=["enabled", "disabled"], help="only resources (accounts) with it")
+        if kind == "grants":
+            listing.add_argument("--entitlement", metavar="ID", help="only grants of this entitlement id")
+            listing.add_argument("--principal", metavar="ID", help="only grants to this account (id or type:id)")
+        listing.add_argument("--sync-id", metavar="ID", help="this snapshot instead of the latest")
+
+    changes = _reader_parser(
+        commands, "diff", "what changed between two snapshots (default: the latest vs its baseline)"
+    )
+    changes.add_argument("--from", dest="from_sync_id", metavar="SYNC_ID", help="default: the baseline of --to")
+    changes.add_argument("--to", dest="to_sync_id", metavar="SYNC_ID", help="default: the latest snapshot")
+
     demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
     demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
+    return parser
+
+
+def _reader_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, about: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=about)
+    parser.add_argument("connector", choices=sorted(CONNECTORS))
+    parser.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix to read")
+    parser.add_argument("-o", "--output", choices=["text", "json", "csv"], default="text", help="default: text")
     return parser
 
 
@@ -90,6 +120,14 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.check_command import run_check_command
 
         return run_check_command
+    if name in ("resources", "entitlements", "grants"):
+        from access_sync.cli.read_commands import run_list_command
+
+        return run_list_command
+    if name == "diff":
+        from access_sync.cli.read_commands import run_diff_command
+
+        return run_diff_command
     return _demo_command()
 
 

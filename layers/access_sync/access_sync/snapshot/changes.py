@@ -1,38 +1,31 @@
 """What changed between two snapshots of one connector, record by record, in bounded memory.
 
-Each side is sorted by change id with an external merge sort: lines are gathered into runs of at most
-`run_bytes`, each run is sorted in memory and written to a temporary gzip file, and the runs are merged back
-as one sorted stream. The two sorted streams are then joined like two sorted lists. Memory therefore stays
-near `run_bytes` (plus one line per run) whatever the size of the snapshots, and the output is in id order,
-so the same two snapshots always give the same changes, however their records were written.
+Each side is sorted by change id with an external merge sort (snapshot/sorting.py), and the two sorted
+streams are joined like two sorted lists. Memory therefore stays near the sort's run size whatever the size of
+the snapshots, and the output is in id order, so the same two snapshots always give the same changes, however
+their records were written.
 """
 
 from __future__ import annotations
 
-import gzip
-import heapq
-import io
 import json
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
 from access_sync.models import ids
 from access_sync.models.snapshot import RECORD_KINDS, ChangeCounts, FileInfo
 from access_sync.snapshot.layout import part_name
+from access_sync.snapshot.sorting import RUN_BYTES, ExternalSort, Keyed
 from access_sync.snapshot.writer import PartWriter
 from access_sync.stores.blob import BlobStore
 
-RUN_BYTES = 8 * 1024 * 1024
-
 LineSource = Callable[[str], Iterable[bytes]]  # record kind → its JSON lines
 ChangeType = Literal["added", "removed", "modified"]
-Keyed = tuple[str, bytes]
 
 _RECORD_KIND = {"resources": "resource", "entitlements": "entitlement", "grants": "grant"}
 _MISSING = object()
@@ -68,50 +61,6 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 def _union(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     return [*first, *(key for key in second if key not in first)]
-
-
-class _ExternalSort:
-    """Sorts JSON lines by a key computed from each line, spilling sorted runs to files under `workdir`."""
-
-    def __init__(self, workdir: Path, run_bytes: int) -> None:
-        self.workdir = workdir
-        self.run_bytes = run_bytes
-        self._runs = 0
-
-    def sorted(self, lines: Iterable[bytes], key: Callable[[bytes], str]) -> Iterator[Keyed]:
-        """Reads `lines` to the end at once (spilling runs as it goes); the merge that follows is lazy."""
-        runs: list[Path] = []
-        run: list[Keyed] = []
-        size = 0
-        for line in lines:
-            run.append((key(line), line))
-            size += len(line)
-            if size >= self.run_bytes:
-                runs.append(self._spill(run))
-                run, size = [], 0
-        if not runs:  # it all fit in one run: no file needed
-            run.sort(key=itemgetter(0))
-            return iter(run)
-        if run:
-            runs.append(self._spill(run))
-        return heapq.merge(*(self._read(path) for path in runs), key=itemgetter(0))
-
-    def _spill(self, run: list[Keyed]) -> Path:
-        run.sort(key=itemgetter(0))
-        self._runs += 1
-        path = self.workdir / f"run-{self._runs:05d}.gz"
-        # Level 1: the runs are read once, soon; speed matters more than size.
-        with gzip.open(path, "wb", compresslevel=1) as raw, io.BufferedWriter(raw, 256 * 1024) as out:
-            for sort_key, line in run:
-                out.write(json.dumps(sort_key).encode() + b"\t" + line + b"\n")
-        return path
-
-    @staticmethod
-    def _read(path: Path) -> Iterator[Keyed]:
-        with gzip.open(path, "rb") as stream:
-            for entry in stream:
-                sort_key, _, line = entry.rstrip(b"\n").partition(b"\t")
-                yield json.loads(sort_key), line
 
 
 def _joined(old: Iterator[Keyed], new: Iterator[Keyed]) -> Iterator[tuple[str, bytes | None, bytes | None]]:
@@ -150,7 +99,7 @@ def diff(
     """Every change from `before` to `after`: resources, then entitlements, then grants, each in id order."""
     with ExitStack() as files:
         folder = Path(workdir) if workdir else Path(files.enter_context(tempfile.TemporaryDirectory("-changes")))
-        sorter = _ExternalSort(folder, run_bytes)
+        sorter = ExternalSort(folder, run_bytes)
         for kind in RECORD_KINDS:
             key = _key_for(kind)
             old, new = sorter.sorted(before(kind), key), sorter.sorted(after(kind), key)
