@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from access_sync.models import ids
 from access_sync.models.snapshot import RECORD_KINDS, ChangeCounts, FileInfo
 from access_sync.snapshot.layout import part_name
-from access_sync.snapshot.sorting import RUN_BYTES, ExternalSort, Keyed
+from access_sync.snapshot.sorting import RUN_BYTES, ExternalSort, Keyed, leading_strings, resource_sort_key
 from access_sync.snapshot.writer import PartWriter
 from access_sync.stores.blob import BlobStore
 
@@ -39,10 +38,10 @@ class Change:
 
 def change_id(kind: str, line: bytes) -> str:
     """Resources are known by `<resource_type>:<id>` (ids are unique per type only); the rest by their id."""
-    record = json.loads(line)
     if kind == "resources":
-        return ids.resource_key(record["resource_type"], record["id"])
-    return str(record["id"])
+        return resource_sort_key(line)
+    fast = leading_strings(line, '{"id":"')
+    return fast[0] if fast is not None else str(json.loads(line)["id"])
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

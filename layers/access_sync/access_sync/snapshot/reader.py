@@ -4,9 +4,10 @@ record, part after part, never a whole kind in memory."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from access_sync.models.snapshot import KINDS, LatestPointer, Manifest
 from access_sync.snapshot.layout import latest_key, snapshot_folder, sync_started
@@ -58,10 +59,15 @@ class SnapshotReader:
             yield json.loads(line)
 
 
+def _lines(raw: BinaryIO) -> io.BufferedReader:
+    """GzipFile's own readline runs in Python; a buffered reader over it splits lines in C, several times faster."""
+    return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), buffer_size=1024 * 1024)
+
+
 def read_lines(store: BlobStore, folder: str, parts: list[str]) -> Iterator[bytes]:
     """The JSON lines of `parts` (keys relative to `folder`), in order, without their newlines."""
     for part in parts:
-        with store.open_reader(f"{folder}/{part}") as raw, gzip.open(raw, "rb") as stream:
+        with store.open_reader(f"{folder}/{part}") as raw, _lines(raw) as stream:
             for line in stream:
                 if line.strip():
                     yield line.rstrip(b"\n")

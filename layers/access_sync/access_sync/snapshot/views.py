@@ -16,7 +16,7 @@ from typing import Any
 
 from access_sync.models import ids
 from access_sync.snapshot.reader import SnapshotReader
-from access_sync.snapshot.sorting import RUN_BYTES, ExternalSort, Keyed
+from access_sync.snapshot.sorting import RUN_BYTES, ExternalSort, Keyed, leading_strings, resource_sort_key
 
 GRANT_COLUMNS = (
     "grant_id",
@@ -44,12 +44,12 @@ def _ref_key(ref: dict[str, Any]) -> str:
 
 
 def _grant_sort_key(line: bytes) -> str:
+    fast = leading_strings(line, '{"id":"', ',"entitlement":"', ',"principal":{"resource_type":"', ',"id":"')
+    if fast is not None:
+        grant_id, _, principal_type, principal_id = fast
+        return f"{ids.resource_key(principal_type, principal_id)}{_SEPARATOR}{grant_id}"
     grant = json.loads(line)
     return f"{_ref_key(grant['principal'])}{_SEPARATOR}{grant['id']}"
-
-
-def _resource_sort_key(line: bytes) -> str:
-    return _ref_key(json.loads(line))
 
 
 def grant_rows(reader: SnapshotReader, *, run_bytes: int = RUN_BYTES) -> Iterator[tuple[dict[str, Any], bytes]]:
@@ -60,13 +60,18 @@ def grant_rows(reader: SnapshotReader, *, run_bytes: int = RUN_BYTES) -> Iterato
     with tempfile.TemporaryDirectory("-grants") as workdir:
         sorter = ExternalSort(Path(workdir), run_bytes)
         grants = sorter.sorted(reader.lines("grants"), _grant_sort_key)
-        accounts = sorter.sorted(reader.lines("resources"), _resource_sort_key)
+        accounts = sorter.sorted(reader.lines("resources"), resource_sort_key)
         account: Keyed | None = next(accounts, None)
+        parsed: tuple[str, dict[str, Any]] | None = None  # the current account, parsed once for all its grants
         for sort_key, line in grants:
             principal_key = sort_key.split(_SEPARATOR, 1)[0]
             while account is not None and account[0] < principal_key:
                 account = next(accounts, None)
-            found = json.loads(account[1]) if account is not None and account[0] == principal_key else None
+            found = None
+            if account is not None and account[0] == principal_key:
+                if parsed is None or parsed[0] != principal_key:
+                    parsed = (principal_key, json.loads(account[1]))
+                found = parsed[1]
             grant = json.loads(line)
             yield _row(grant, found, entitlements.get(grant["entitlement"]), resource_names), line
 
