@@ -84,7 +84,7 @@ class ExternalSort:
 
     @staticmethod
     def _read(path: Path) -> Iterator[Keyed]:
-        with io.BufferedReader(gzip.open(path, "rb"), buffer_size=1024 * 1024) as stream:
+        with io.BufferedReader(gzip.open(path, "rb"), buffer_size=64 * 1024) as stream:
             for entry in stream:
                 sort_key, _, line = entry.rstrip(b"\n").partition(b"\t")
                 yield sort_key.decode("unicode_escape"), line
