@@ -38,7 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     provision.add_argument("--base-url", metavar="URL")
     provision.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the file mixes connectors")
+    provision.add_argument(
+        "--dry-run", action="store_true", help="show what each request would call; change and write nothing"
+    )
     _credentials_options(provision)
+
+    expire = commands.add_parser("expire", help="end the time-bound grants that are due (local runs)")
+    expire.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    expire.add_argument("--base-url", metavar="URL")
+    expire.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the ends mix connectors")
+    _credentials_options(expire)
 
     connect = commands.add_parser("connect", help="authorise access-sync in your Gusto app (OAuth)")
     connect.add_argument("connector", choices=["gusto"])
@@ -82,6 +91,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.provision_command import run_provision_command
 
         return run_provision_command
+    if name == "expire":
+        from access_sync.cli.expire_command import run_expire_command
+
+        return run_expire_command
     if name == "connect":
         from access_sync.cli.connect_command import run_connect_command
 

@@ -9,14 +9,20 @@ import sys
 import warnings
 from pathlib import Path
 
+import httpx
+
 from access_sync.errors import ConfigurationError
+from access_sync.http.rehearsal import RehearsalTransport
+from access_sync.models.provisioning import Rehearsal
 from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import OutcomeRecorder
+from access_sync.provisioning.rehearsal import rehearse
 from access_sync.provisioning.service import ProvisioningService, Recorded
+from access_sync.stores.expiries import StoredGrantEnds
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.secrets import SecretsManagerStore, SecretStore
 from access_sync.wiring.connections import local_connection, open_blob_store, open_secret_store
-from access_sync.wiring.registry import CONNECTORS
+from access_sync.wiring.registry import CONNECTORS, NO_GRANT_END
 
 NOT_DONE = {"failed", "unsupported", "rejected"}
 
@@ -43,7 +49,12 @@ def _connectors(requests: list[object]) -> set[str]:
     }
 
 
-def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: str | None) -> dict[str, Provisioner]:
+def provisioner_factory(
+    args: argparse.Namespace,
+    connectors: set[str],
+    table: str | None,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Provisioner]:
     """--credentials/--secret-id/--base-url belong to the file's one connector; a mixed file takes Guru's from
     the environment (or --guru-secret-id) and base URLs from GURU_BASE_URL / GUSTO_BASE_URL."""
     mixed = len(connectors) > 1
@@ -57,7 +68,9 @@ def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: s
             secrets = open_secret_store(args.credentials, args.secret_id)
             base_url = None if mixed else args.base_url
         spec = CONNECTORS[connector]
-        made[connector] = spec.provisioner(local_connection(spec, secrets, base_url, lease_table=table))
+        made[connector] = spec.provisioner(
+            local_connection(spec, secrets, base_url, transport=transport, lease_table=table)
+        )
     return made
 
 
@@ -73,26 +86,58 @@ def print_outcome(recorded: Recorded) -> None:
     print(f"{'':<28} → {recorded.location}")
 
 
-def run_provision_command(args: argparse.Namespace) -> int:
+def print_rehearsal(rehearsal: Rehearsal, as_json: bool) -> None:
+    if as_json:
+        print(rehearsal.model_dump_json())
+        return
+    print(f"{rehearsal.request_id:<28} {rehearsal.action or '-':<16} {rehearsal.status:<13} {rehearsal.message}")
+    for call in rehearsal.calls:
+        if call["body"] is not None:
+            print(f"{'':<28} body {json.dumps(call['body'])}")
+
+
+def local_service(
+    args: argparse.Namespace, connectors: set[str], transport: httpx.BaseTransport | None = None
+) -> tuple[ProvisioningService, dict[str, Provisioner]]:
+    """The ProvisioningFunction's service on this machine: outcomes and ends under --out, idempotency records
+    in IDEMPOTENCY_TABLE or beside the outcomes."""
     # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
     # default window, which is what an operator's run needs, so its warning about it is only noise.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-    requests = read_requests(args.file)
     table = os.environ.get("IDEMPOTENCY_TABLE")
-    provisioners = provisioner_factory(args, _connectors(requests), table)
+    provisioners = provisioner_factory(args, connectors, table, transport)
+    store = open_blob_store(args.out)
     service = ProvisioningService(
         lambda connector: provisioners[connector],
         CONNECTORS,
-        OutcomeRecorder(open_blob_store(args.out)),
+        OutcomeRecorder(store),
         persistence_layer(table, None if table else _idempotency_folder(args.out)),
+        ends=StoredGrantEnds(store),
+        no_end=NO_GRANT_END,
     )
+    return service, provisioners
+
+
+def close_all(provisioners: dict[str, Provisioner]) -> None:
+    for provisioner in provisioners.values():
+        provisioner.close()
+
+
+def run_provision_command(args: argparse.Namespace) -> int:
+    requests = read_requests(args.file)
+    # A dry run's connectors read from the real API but cannot send a change (access_sync.http.rehearsal).
+    service, provisioners = local_service(args, _connectors(requests), RehearsalTransport() if args.dry_run else None)
     not_done = 0
     try:
         for request in requests:
+            if args.dry_run:
+                rehearsal = rehearse(service, json.dumps(request))
+                not_done += rehearsal.status in NOT_DONE
+                print_rehearsal(rehearsal, as_json=getattr(args, "output", "text") == "json")
+                continue
             recorded = service.handle(json.dumps(request))
             not_done += recorded.outcome.status in NOT_DONE
             print_outcome(recorded)
     finally:
-        for provisioner in provisioners.values():
-            provisioner.close()
+        close_all(provisioners)
     return 1 if not_done else 0

@@ -53,3 +53,6 @@ class ConnectorSpec:
     syncer: Callable[[Connection], SyncConnector[Any]]
     provisioner: Callable[[Connection], Provisioner]
     check: Callable[[Connection], CheckReport]
+    # Why this connector's grants cannot carry an end (expires_at or duration); None when access-sync can
+    # revoke them, so that a time-bound grant's end can be carried out.
+    grant_end_refused: str | None = None

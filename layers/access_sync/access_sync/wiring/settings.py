@@ -21,6 +21,11 @@ class LambdaSettings(BaseModel):
     event_bus_name: str = "default"
     sync_safety_margin_seconds: float = 60.0
     checkpoint_max_age_seconds: int = 86400
+    # Ends of time-bound grants (the provisioning function): the schedule group, the role Scheduler assumes
+    # and the queue it sends the revoke to. All three, or none (then time-bound grants are not carried out).
+    expiry_schedule_group: str | None = None
+    expiry_scheduler_role_arn: str | None = None
+    provision_queue_arn: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -36,6 +41,19 @@ class LambdaSettings(BaseModel):
         except ValidationError as exc:
             fields = ", ".join(sorted(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]))
             raise ConfigurationError(f"The function's environment is incomplete or invalid: {fields}.") from None
+
+    def grant_end_scheduling(self) -> tuple[str, str, str] | None:
+        """(schedule group, scheduler role ARN, queue ARN), or None when the function is not set up for ends."""
+        named = (self.expiry_schedule_group, self.expiry_scheduler_role_arn, self.provision_queue_arn)
+        if not any(named):
+            return None
+        group, role, queue = named
+        if group is None or role is None or queue is None:
+            raise ConfigurationError(
+                "The function's environment must set all of EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULER_ROLE_ARN "
+                "and PROVISION_QUEUE_ARN, or none of them."
+            )
+        return group, role, queue
 
     def require_table(self) -> str:
         if not self.idempotency_table:

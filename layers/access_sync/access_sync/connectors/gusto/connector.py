@@ -83,4 +83,8 @@ GUSTO = ConnectorSpec(
     syncer=lambda c: GustoSyncer(gusto_client(c)),
     provisioner=lambda c: GustoProvisioner(gusto_client(c)),
     check=_check,
+    grant_end_refused=(
+        "Gusto has no API to remove a company admin, so a grant with an end (expires_at or duration) could not "
+        "be ended; grant it without one and remove the admin in the Gusto UI when the time comes"
+    ),
 )
