@@ -345,6 +345,7 @@ def test_outputs_name_every_resource_an_operator_needs(cfn_template: Template) -
         "SnapshotBucketName": ref("SnapshotBucket"),
         "ProvisionQueueUrl": ref("ProvisionQueue"),
         "ProvisionDeadLetterQueueUrl": ref("ProvisionDeadLetterQueue"),
+        "ExpiryScheduleGroupName": ref("ExpirySchedules"),
         "GuruSecretArn": ref("GuruSecret"),
         "GustoSecretArn": ref("GustoSecret"),
         "GuruSyncStateMachineArn": ref("GuruSyncStateMachine"),
@@ -441,6 +442,9 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "GUSTO_BASE_URL": ref("GustoBaseUrl"),
                 "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
                 "EVENT_BUS_NAME": ref("EventBusName"),
+                "EXPIRY_SCHEDULE_GROUP": ref("ExpirySchedules"),
+                "EXPIRY_SCHEDULER_ROLE_ARN": get_att("ExpirySchedulerRole", "Arn"),
+                "PROVISION_QUEUE_ARN": get_att("ProvisionQueue", "Arn"),
             },
         ),
     ],
@@ -800,6 +804,7 @@ def test_only_the_stacks_sync_functions_may_send_provisioning_requests_by_defaul
     assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
     for sender in SYNC_FUNCTIONS:  # remediation requests for leavers
         assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role")), sender
+    assert may_send_to_provision_queue(cfn_template, role_arn("ExpirySchedulerRole"))  # ends of time-bound grants
     assert not may_send_to_provision_queue(cfn_template, role_arn("ProvisioningFunctionRole"))
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/Admin")
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:user/alice")
@@ -812,7 +817,7 @@ def test_operator_roles_listed_in_the_parameter_may_send_provisioning_requests(c
     assert may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/access-admins-eu", senders)
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/ops-readonly", senders)
     assert not may_send_to_provision_queue(cfn_template, None, senders)
-    for sender in SYNC_FUNCTIONS:
+    for sender in (*SYNC_FUNCTIONS, "ExpiryScheduler"):
         assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role"), senders), sender
 
 
@@ -821,6 +826,65 @@ def test_provision_queue_policy_only_restricts(cfn_template: Template) -> None:
     assert policy["Properties"]["Queues"] == [ref("ProvisionQueue")]
     statements = listify(policy["Properties"]["PolicyDocument"]["Statement"])
     assert [s["Effect"] for s in statements] == ["Deny"]  # it opens the queue to nobody
+
+
+# --------------------------------------------------------------------------- ends of time-bound grants
+
+
+def expiry_schedules_arn() -> dict[str, Any]:
+    return sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ExpirySchedules}/*")
+
+
+def test_the_stack_creates_the_schedule_group_for_the_ends_of_time_bound_grants(cfn_template: Template) -> None:
+    (group,) = resources_of_type(cfn_template, "AWS::Scheduler::ScheduleGroup")
+    assert group == "ExpirySchedules"
+    assert cfn_template["Resources"][group]["DeletionPolicy"] == "Delete"
+
+
+def test_only_eventbridge_scheduler_of_this_account_may_assume_the_expiry_scheduler_role(
+    cfn_template: Template,
+) -> None:
+    (statement,) = props(cfn_template, "ExpirySchedulerRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
+
+
+def test_the_expiry_scheduler_role_may_send_to_the_provision_queue_and_do_nothing_else(
+    cfn_template: Template,
+) -> None:
+    assert allowed_permissions(cfn_template, "ExpirySchedulerRole") == {
+        permission("sqs:SendMessage", get_att("ProvisionQueue", "Arn"))
+    }
+    assert not props(cfn_template, "ExpirySchedulerRole").get("ManagedPolicyArns")
+
+
+def test_provisioning_may_create_update_delete_and_read_schedules_in_the_expiry_group_only(
+    cfn_template: Template,
+) -> None:
+    scheduler = {
+        p for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole") if p.action.startswith("scheduler:")
+    }
+    assert scheduler == {
+        permission(f"scheduler:{action}", expiry_schedules_arn())
+        for action in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule")
+    }
+
+
+def test_provisioning_may_pass_only_the_expiry_scheduler_role_and_only_to_eventbridge_scheduler(
+    cfn_template: Template,
+) -> None:
+    passing = {p for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole") if p.action.startswith("iam:")}
+    assert passing == {
+        permission(
+            "iam:PassRole",
+            get_att("ExpirySchedulerRole", "Arn"),
+            {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        )
+    }
+    for role in resources_of_type(cfn_template, "AWS::IAM::Role"):
+        if role != "ProvisioningFunctionRole":
+            assert not any(p.action.startswith("iam:") for p in allowed_permissions(cfn_template, role)), role
 
 
 def test_provisioning_function_consumes_the_queue_with_partial_batch_responses(cfn_template: Template) -> None:
