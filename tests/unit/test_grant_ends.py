@@ -95,7 +95,6 @@ def grant(request_id: str, access: tuple[str, str], **end: Any) -> str:
 
 
 def revoke(request_id: str, access: tuple[str, str]) -> str:
-    gid, email = access
     body = {"request_id": request_id, "connector": "guru", "action": "revoke", "grant_id": grant_id(access)}
     return json.dumps(body)
 
@@ -210,7 +209,8 @@ def test_a_duplicate_of_a_time_bound_grant_after_a_revoke_does_not_bring_its_end
             "unsupported",
         ),
         (
-            '{"request_id": "gone", "connector": "guru", "action": "revoke", "grant_id": "group:nope:member:user:a@b.co"}',
+            '{"request_id": "gone", "connector": "guru", "action": "revoke", '
+            '"grant_id": "group:nope:member:user:a@b.co"}',
             "already_done",
         ),
     ],
