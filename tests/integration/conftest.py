@@ -18,6 +18,8 @@ from tests.helpers import LocalLambdaContext, load_handler_module
 
 BUCKET = "access-sync-test-snapshots"
 TABLE = "access-sync-test-idempotency"
+EXPIRY_GROUP = "access-sync-test-expiries"
+EXPIRY_ROLE = "arn:aws:iam::123456789012:role/access-sync-test-ExpirySchedulerRole"
 
 
 @pytest.fixture
@@ -84,6 +86,7 @@ def handler(
 ) -> Iterator[Handler]:
     guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
+    boto3.client("scheduler").create_schedule_group(Name=EXPIRY_GROUP)
     provisioning_lambda._service.cache_clear()
     with guru.serve() as guru_root, gusto.serve() as gusto_root:
         for name, value in {
@@ -94,6 +97,9 @@ def handler(
             "GURU_BASE_URL": f"{guru_root}/api/v1",
             "GUSTO_BASE_URL": gusto_root,
             "EVENT_BUS_NAME": "default",
+            "EXPIRY_SCHEDULE_GROUP": EXPIRY_GROUP,
+            "EXPIRY_SCHEDULER_ROLE_ARN": EXPIRY_ROLE,
+            "PROVISION_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:access-sync-test-provision",
         }.items():
             monkeypatch.setenv(name, value)
         yield load_handler_module("provisioning").handler

@@ -19,10 +19,9 @@ from access_sync.stores.scheduler import ScheduledGrantEnds
 from access_sync_dev.demo import sqs_record
 from access_sync_sim.guru import GuruSimulator
 from tests.helpers import LocalLambdaContext, sqs_event
+from tests.integration.conftest import EXPIRY_GROUP as GROUP
+from tests.integration.conftest import EXPIRY_ROLE as ROLE
 from tests.integration.conftest import Handler, outcome, request
-
-GROUP = "access-sync-test-expiries"
-ROLE = "arn:aws:iam::123456789012:role/access-sync-test-ExpirySchedulerRole"
 
 
 class Queue:
@@ -58,11 +57,8 @@ class Queue:
 
 @pytest.fixture
 def queue(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
-    boto3.client("scheduler").create_schedule_group(Name=GROUP)
     made = Queue()
-    monkeypatch.setenv("EXPIRY_SCHEDULE_GROUP", GROUP)
-    monkeypatch.setenv("EXPIRY_SCHEDULER_ROLE_ARN", ROLE)
-    monkeypatch.setenv("PROVISION_QUEUE_ARN", made.arn(made.url))
+    monkeypatch.setenv("PROVISION_QUEUE_ARN", made.arn(made.url))  # the handler is built on its first batch
     yield made
 
 
