@@ -107,12 +107,16 @@ def gusto_summary(reader: SnapshotReader) -> list[str]:
     ]
 
 
+def newcomer(guru: GuruSimulator, group: str, skip: int = 0) -> str:
+    """A team member who is not in `group` (the `skip`-th such one)."""
+    outside = (guru.member_email(i) for i in range(2, GURU_MEMBERS) if not guru.is_member(group, guru.member_email(i)))
+    return [email for _, email in zip(range(skip + 1), outside, strict=False)][-1]
+
+
 def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
-    """A batch an access-request system might send: four changes, one bad message, one duplicate."""
+    """A batch an access-request system might send: five changes (one for a shift only), one bad message, one
+    duplicate."""
     group = guru.group_ids()[-2]
-    newcomer = next(
-        guru.member_email(i) for i in range(2, GURU_MEMBERS) if not guru.is_member(group, guru.member_email(i))
-    )
     hire = {
         "request_id": "demo-hire-grace",
         "connector": "gusto",
@@ -138,7 +142,15 @@ def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
             "connector": "guru",
             "action": "grant",
             "entitlement_id": ids.entitlement_id("group", group, "member"),
-            "principal": {"resource_type": "user", "id": newcomer},
+            "principal": {"resource_type": "user", "id": newcomer(guru, group)},
+        },
+        {
+            "request_id": "demo-guru-shift",
+            "connector": "guru",
+            "action": "grant",
+            "entitlement_id": ids.entitlement_id("group", group, "member"),
+            "principal": {"resource_type": "user", "id": newcomer(guru, group, skip=1)},
+            "duration": "PT10M",
         },
         {
             "request_id": "demo-revoke-admin",
@@ -260,7 +272,7 @@ def run_demo(out: Path) -> int:
         print("access-sync demo: simulated Guru and Gusto on loopback ports, AWS emulated by moto")
         print(f"  guru   {guru_root}/api/v1  ({GURU_MEMBERS} members, {GURU_GROUPS} groups)")
         print(f"  gusto  {gusto_root}  ({GUSTO_EMPLOYEES} employees, {GUSTO_CONTRACTORS} contractors)")
-        print(f"  aws    {stack.endpoint}  (bucket, 2 secrets, DynamoDB table, SQS queue + DLQ)")
+        print(f"  aws    {stack.endpoint}  (bucket, 2 secrets, DynamoDB table, SQS queue + DLQ, schedule group)")
 
         section("1. Scheduled syncs (the real Lambda handlers, events/*_sync_schedule.json)")
         first = {name: invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log) for name in ("guru", "gusto")}
@@ -279,16 +291,38 @@ def run_demo(out: Path) -> int:
         for line in outcome_table(outcomes):
             print(line)
         print("  (the duplicate 'demo-hire-grace' was carried out once; its first outcome was reported again)")
+        (schedule,) = stack.schedules()
+        print(
+            f"  time-bound 'demo-guru-shift' ends by itself: schedule {schedule['GroupName']}/{schedule['Name']}\n"
+            f"    {schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}, then "
+            f"{schedule['ActionAfterCompletion']}; puts on the queue: {schedule['Target']['Input']}"
+        )
 
         section("3. Syncs again: what changed")
+        second: dict[str, SnapshotReader] = {}
         for name in ("guru", "gusto"):
             before = SnapshotReader(S3BlobStore(stack.bucket), first[name]["snapshot"])
             after = SnapshotReader(
                 S3BlobStore(stack.bucket), invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)["snapshot"]
             )
+            second[name] = after
             print(f"{name}:")
             for line in change_lines(diff_snapshots(before, after), after):
                 print(line)
+
+        section("4. The shift is over: the schedule fires (EventBridge Scheduler → SQS → ProvisioningFunction)")
+        # moto keeps schedules without running them: the demo puts the input on the queue as Scheduler would.
+        end = json.loads(schedule["Target"]["Input"])
+        ended = [
+            o for o in provision_through_queue(stack, [json.dumps(end)], log) if o["request_id"] == end["request_id"]
+        ]
+        for line in outcome_table(ended):
+            print(line)
+        last = invoke_sync("guru_sync", "guru_sync_schedule.json", log)["snapshot"]
+        after = SnapshotReader(S3BlobStore(stack.bucket), last)
+        print("guru, the next sync's changes:")
+        for line in change_lines(diff_snapshots(second["guru"], after), after):
+            print(line)
 
         section("Results")
         copied = stack.download("", str(out))

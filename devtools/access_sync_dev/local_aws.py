@@ -1,7 +1,8 @@
 """A local AWS for the demo and the benchmark: a moto server on loopback with the stack's resources.
 
-Stands in for `sam deploy`: the bucket, both secrets, the table, the queue and its DLQ, named as the
-Lambda environment expects them. boto3 honours AWS_ENDPOINT_URL, so the real handlers talk to it unchanged.
+Stands in for `sam deploy`: the bucket, both secrets, the table, the queue and its DLQ, and the schedule
+group for the ends of time-bound grants, named as the Lambda environment expects them. boto3 honours
+AWS_ENDPOINT_URL, so the real handlers talk to it unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class LocalStack:
     gusto_secret_id: str = "access-sync/gusto"
     table: str = "access-sync-demo-idempotency"
     queue: str = "access-sync-demo-provision"
+    expiry_group: str = "access-sync-demo-expiries"
+    expiry_role_arn: str = "arn:aws:iam::123456789012:role/access-sync-demo-expiry-scheduler"
 
     def lambda_environment(self) -> dict[str, str]:
         return {
@@ -39,6 +42,9 @@ class LocalStack:
             "GUSTO_SECRET_ID": self.gusto_secret_id,
             "IDEMPOTENCY_TABLE": self.table,
             "EVENT_BUS_NAME": "default",
+            "EXPIRY_SCHEDULE_GROUP": self.expiry_group,
+            "EXPIRY_SCHEDULER_ROLE_ARN": self.expiry_role_arn,
+            "PROVISION_QUEUE_ARN": f"arn:aws:sqs:us-east-1:123456789012:{self.queue}",
         }
 
     def client(self, service: str) -> Any:
@@ -58,6 +64,13 @@ class LocalStack:
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
         sqs.create_queue(QueueName=self.queue, Attributes={"RedrivePolicy": redrive})
+        self.client("scheduler").create_schedule_group(Name=self.expiry_group)
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Every schedule in the expiry group, in full (moto keeps them but never runs them)."""
+        scheduler = self.client("scheduler")
+        listed = scheduler.list_schedules(GroupName=self.expiry_group)["Schedules"]
+        return [scheduler.get_schedule(Name=item["Name"], GroupName=self.expiry_group) for item in listed]
 
     def store_secret(self, secret_id: str, value: dict[str, Any]) -> None:
         self.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(value))
