@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def access(guru: GuruSimulator) -> tuple[str, str]:
     )
 
 
-def requests_file(tmp_path: Path, *requests: dict[str, object]) -> str:
+def requests_file(tmp_path: Path, *requests: Mapping[str, object]) -> str:
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(list(requests)))
     return str(path)

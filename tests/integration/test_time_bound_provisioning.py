@@ -26,7 +26,7 @@ from tests.integration.conftest import Handler, outcome, request
 
 class Queue:
     def __init__(self) -> None:
-        self.sqs = boto3.client("sqs")
+        self.sqs: Any = boto3.client("sqs")
         dlq = self.sqs.create_queue(QueueName="provision-dlq")["QueueUrl"]
         self.dlq = dlq
         redrive = json.dumps({"deadLetterTargetArn": self.arn(dlq), "maxReceiveCount": "5"})
