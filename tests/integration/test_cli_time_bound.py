@@ -13,6 +13,7 @@ import pytest
 from access_sync.cli.main import main
 from access_sync.cli.provision_command import run_provision_command
 from access_sync_sim.guru import GuruSimulator
+from tests.helpers import guru_grant, guru_outsider
 
 
 @pytest.fixture
@@ -32,29 +33,13 @@ def guru_url(guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 
 @pytest.fixture
 def access(guru: GuruSimulator) -> tuple[str, str]:
-    return next(
-        (gid, guru.member_email(i))
-        for gid in guru.group_ids()[1:]
-        for i in range(2, 40)
-        if not guru.is_member(gid, guru.member_email(i))
-    )
+    return guru_outsider(guru)
 
 
 def requests_file(tmp_path: Path, *requests: Mapping[str, object]) -> str:
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(list(requests)))
     return str(path)
-
-
-def grant(request_id: str, access: tuple[str, str], **end: str) -> dict[str, object]:
-    return {
-        "request_id": request_id,
-        "connector": "guru",
-        "action": "grant",
-        "entitlement_id": f"group:{access[0]}:member",
-        "principal": {"resource_type": "user", "id": access[1]},
-        **end,
-    }
 
 
 def test_expire_ends_a_short_grant_once_it_is_due_and_only_once(
@@ -66,7 +51,9 @@ def test_expire_ends_a_short_grant_once_it_is_due_and_only_once(
 ) -> None:
     out = str(tmp_path / "data")
     assert (
-        main(["provision", "--file", requests_file(tmp_path, grant("tb-1", access, duration="PT2S")), "--out", out])
+        main(
+            ["provision", "--file", requests_file(tmp_path, guru_grant("tb-1", access, duration="PT2S")), "--out", out]
+        )
         == 0
     )
     granted = json.loads((tmp_path / "data/provisioning/results/tb-1.json").read_text())
@@ -107,9 +94,9 @@ def test_a_dry_run_prints_each_call_and_changes_and_writes_nothing(
     }
     file = requests_file(
         tmp_path,
-        grant("tb-1", access, duration="PT8H"),
+        guru_grant("tb-1", access, duration="PT8H"),
         revoke,
-        grant("tb-2", access, expires_at="2020-01-01T00:00:00Z"),
+        guru_grant("tb-2", access, expires_at="2020-01-01T00:00:00Z"),
     )
     out = tmp_path / "data"
 
@@ -131,7 +118,7 @@ def test_a_dry_run_as_json_prints_one_object_per_request(
 ) -> None:
     # The arguments `-o json` gives (the global output option); the command reads `output` where it is set.
     args = argparse.Namespace(
-        file=requests_file(tmp_path, grant("tb-1", access, duration="PT8H"), {"request_id": "x"}),
+        file=requests_file(tmp_path, guru_grant("tb-1", access, duration="PT8H"), {"request_id": "x"}),
         out=str(tmp_path / "data"),
         dry_run=True,
         output="json",

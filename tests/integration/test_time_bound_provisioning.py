@@ -18,7 +18,7 @@ from access_sync.errors import TransientError
 from access_sync.stores.scheduler import ScheduledGrantEnds
 from access_sync_dev.demo import sqs_record
 from access_sync_sim.guru import GuruSimulator
-from tests.helpers import LocalLambdaContext, sqs_event
+from tests.helpers import LocalLambdaContext, guru_grant, guru_outsider, sqs_event
 from tests.integration.conftest import EXPIRY_GROUP as GROUP
 from tests.integration.conftest import EXPIRY_ROLE as ROLE
 from tests.integration.conftest import Handler, outcome, request
@@ -76,18 +76,11 @@ def fire(queue: Queue, schedule: dict[str, Any]) -> None:
 
 @pytest.fixture
 def access(guru: GuruSimulator) -> tuple[str, str]:
-    return next(
-        (gid, guru.member_email(i))
-        for gid in guru.group_ids()[1:]
-        for i in range(2, 40)
-        if not guru.is_member(gid, guru.member_email(i))
-    )
+    return guru_outsider(guru)
 
 
 def grant(request_id: str, access: tuple[str, str], **end: str) -> str:
-    gid, email = access
-    principal = {"resource_type": "user", "id": email}
-    return request(request_id, "guru", "grant", entitlement_id=f"group:{gid}:member", principal=principal, **end)
+    return json.dumps(guru_grant(request_id, access, **end))
 
 
 def grant_id(access: tuple[str, str]) -> str:

@@ -22,6 +22,7 @@ from access_sync.stores.idempotency import FolderPersistenceLayer
 from access_sync.wiring.connections import local_connection
 from access_sync.wiring.registry import CONNECTORS, NO_GRANT_END
 from access_sync_sim.guru import GuruSimulator
+from tests.helpers import guru_grant, guru_outsider
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -71,27 +72,11 @@ def service(tmp_path: Path, guru: GuruSimulator, clock: Clock) -> Iterator[Provi
 
 @pytest.fixture
 def access(guru: GuruSimulator) -> tuple[str, str]:
-    """A group and a member who is not in it."""
-    return next(
-        (gid, guru.member_email(i))
-        for gid in guru.group_ids()[1:]
-        for i in range(2, 30)
-        if not guru.is_member(gid, guru.member_email(i))
-    )
+    return guru_outsider(guru, members=30)
 
 
-def grant(request_id: str, access: tuple[str, str], **end: Any) -> str:
-    gid, email = access
-    return json.dumps(
-        {
-            "request_id": request_id,
-            "connector": "guru",
-            "action": "grant",
-            "entitlement_id": f"group:{gid}:member",
-            "principal": {"resource_type": "user", "id": email},
-            **end,
-        }
-    )
+def grant(request_id: str, access: tuple[str, str], **end: str) -> str:
+    return json.dumps(guru_grant(request_id, access, **end))
 
 
 def revoke(request_id: str, access: tuple[str, str]) -> str:
