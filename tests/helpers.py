@@ -14,12 +14,23 @@ EVENTS = REPO_ROOT / "events"
 __all__ = [
     "EVENTS",
     "LocalLambdaContext",
+    "create_idempotency_table",
     "load_event",
     "load_handler_module",
     "read_jsonl_gz",
     "read_snapshot",
     "sqs_event",
 ]
+
+
+def create_idempotency_table(client: Any, name: str) -> None:
+    """The stack's IdempotencyTable (idempotency records, leases, the rate budget), as template.yaml defines it."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def load_event(name: str) -> dict[str, Any]:
