@@ -10,7 +10,7 @@ PY312_DIR := $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.
 # The layer-contents test (tests/infra/) runs `sam build` too and looks here first.
 export PY312_DIR
 
-.PHONY: venv test lint typecheck unit integration infra demo bench build validate clean
+.PHONY: venv test lint typecheck unit integration infra demo bench soak build validate clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Thousands of provisioning requests with faults and duplicate deliveries: 0 lost, 0 duplicated, 1 outcome each.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak
 
 validate: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam validate --lint

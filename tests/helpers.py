@@ -15,6 +15,7 @@ EVENTS = REPO_ROOT / "events"
 __all__ = [
     "EVENTS",
     "LocalLambdaContext",
+    "create_idempotency_table",
     "guru_grant",
     "guru_outsider",
     "load_event",
@@ -46,6 +47,16 @@ def guru_grant(request_id: str, access: tuple[str, str], **end: str) -> dict[str
         "principal": {"resource_type": "user", "id": email},
         **end,
     }
+
+
+def create_idempotency_table(client: Any, name: str) -> None:
+    """The stack's IdempotencyTable (idempotency records, leases, the rate budget), as template.yaml defines it."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from access_sync.stores.s3 import S3BlobStore
 from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
-from tests.helpers import LocalLambdaContext, load_handler_module
+from tests.helpers import LocalLambdaContext, create_idempotency_table, load_handler_module
 
 BUCKET = "access-sync-test-snapshots"
 TABLE = "access-sync-test-idempotency"
@@ -30,12 +30,7 @@ def bucket(aws: None) -> str:
 
 @pytest.fixture
 def table(aws: None) -> str:
-    boto3.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table(boto3.client("dynamodb"), TABLE)
     return TABLE
 
 

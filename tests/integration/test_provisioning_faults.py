@@ -217,3 +217,11 @@ def test_bodies_that_can_never_work_are_rejected_once_not_retried(
     assert filed["status"] == "rejected" and reason in filed["message"]
     assert len(filed["raw_body"]) <= 16 * 1024
     assert employee_posts(gusto) == 0
+
+
+def test_a_malformed_message_delivered_twice_is_filed_once(handler: Handler) -> None:
+    broken = json.dumps({"request_id": "typo", "connector": "gusto", "action": "grnat"})
+    assert deliver(handler, broken, receive_count=1) == []
+    first = outcome("typo")
+    assert deliver(handler, broken, receive_count=1) == []  # SQS delivered it again
+    assert result_files() == ["typo.json"] and outcome("typo") == first

@@ -21,6 +21,7 @@ from access_sync.stores.lease import DEFAULT_TTL, DEFAULT_WAIT, DynamoLease, Fil
 from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore
 from access_sync_sim.gusto import GustoSimulator
 from tests.gusto_support import START, FakeClock, captured_logs
+from tests.helpers import create_idempotency_table
 
 TABLE = "access-sync-idempotency"
 PROVISIONING_TIMEOUT = 120.0  # ProvisioningFunction's Timeout in template.yaml: the shortest deadline of a holder
@@ -29,12 +30,7 @@ SPAWN = multiprocessing.get_context("spawn")
 
 
 def create_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table(client, TABLE)
 
 
 def lease_item(client: Any) -> dict[str, Any] | None:

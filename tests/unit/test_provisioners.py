@@ -14,7 +14,7 @@ from access_sync.connectors.guru.connector import GURU
 from access_sync.connectors.gusto.connector import GUSTO
 from access_sync.connectors.spec import Connection
 from access_sync.errors import AmbiguousWriteError
-from access_sync.models.provisioning import CreateAccountRequest, parse_request
+from access_sync.models.provisioning import CreateAccountRequest, GrantRequest, parse_request
 from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.provisioning.service import ProvisioningService
@@ -277,23 +277,25 @@ def test_the_same_request_id_twice_changes_the_server_once_and_reports_the_first
 
 
 class LosesEmployeeReply(httpx.BaseTransport):
-    """Passes everything to the simulator, but the answer to creating an employee never arrives."""
+    """Passes everything to the simulator, but the answer to creating an employee (or an admin) never arrives."""
 
-    def __init__(self, inner: httpx.BaseTransport, reaches_gusto: bool) -> None:
-        self.inner, self.reaches_gusto = inner, reaches_gusto
+    def __init__(self, inner: httpx.BaseTransport, reaches_gusto: bool, path_end: str = "/employees") -> None:
+        self.inner, self.reaches_gusto, self.path_end = inner, reaches_gusto, path_end
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith("/employees"):
+        if request.method == "POST" and request.url.path.endswith(self.path_end):
             if self.reaches_gusto:
                 self.inner.handle_request(request)
             raise httpx.ReadTimeout("no answer", request=request)
         return self.inner.handle_request(request)
 
 
-def provisioner_losing_replies(tmp_path: Path, gusto: GustoSimulator, reaches_gusto: bool) -> Provisioner:
+def provisioner_losing_replies(
+    tmp_path: Path, gusto: GustoSimulator, reaches_gusto: bool, path_end: str = "/employees"
+) -> Provisioner:
     credentials = tmp_path / "lost.json"
     credentials.write_text(json.dumps(gusto.issue_credentials()))
-    transport = LosesEmployeeReply(gusto.transport(), reaches_gusto)
+    transport = LosesEmployeeReply(gusto.transport(), reaches_gusto, path_end)
     return GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://gusto.test", transport))
 
 
@@ -332,3 +334,38 @@ def test_a_lost_create_without_an_email_fails_rather_than_risk_a_duplicate(
     result = provisioner.create_account(hire(first_name="No", last_name="Mail"))
     assert result.status == "failed" and "new request_id" in result.message
     assert employee_posts(gusto) == 1
+
+
+def admin_grant(gusto: GustoSimulator, email: str) -> GrantRequest:
+    body = {
+        "request_id": "admin",
+        "connector": "gusto",
+        "action": "grant",
+        "entitlement_id": f"company:{gusto.company_uuid}:admin",
+        "principal": {"email": email, "first_name": "Ada", "last_name": "Lovelace"},
+    }
+    request = parse_request(json.dumps(body), CONNECTORS)
+    assert isinstance(request, GrantRequest)
+    return request
+
+
+def test_an_admin_grant_whose_reply_was_lost_reports_that_this_request_made_it(
+    tmp_path: Path, gusto: GustoSimulator
+) -> None:
+    provisioner = provisioner_losing_replies(tmp_path, gusto, reaches_gusto=True, path_end="/admins")
+    result = provisioner.grant(admin_grant(gusto, "ada.admin@example.com"))
+    assert result.status == "succeeded" and result.resource is not None
+    assert result.resource["email"] == "ada.admin@example.com"
+    assert len([m for m in gusto_changes(gusto) if m[1].endswith("/admins")]) == 1
+
+
+def test_a_redelivered_admin_grant_finds_the_admin_an_earlier_attempt_made(
+    gusto: GustoSimulator, tmp_path: Path
+) -> None:
+    credentials = tmp_path / "g.json"
+    credentials.write_text(json.dumps(gusto.issue_credentials()))
+    provisioner = GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://g.test", gusto.transport()))
+    assert provisioner.grant(admin_grant(gusto, "twice@example.com")).status == "succeeded"
+    again = provisioner.grant(admin_grant(gusto, "twice@example.com"), redelivered=True)
+    assert again.status == "succeeded"
+    assert len([m for m in gusto_changes(gusto) if m[1].endswith("/admins")]) == 1

@@ -40,8 +40,12 @@ class OutcomeRecorder:
     def key(self, file_name: str) -> str:
         return f"{RESULTS_PREFIX}/{file_name}"
 
-    def exists(self, file_name: str) -> bool:
-        return self.store.get_bytes(self.key(file_name)) is not None
+    def read(self, file_name: str) -> ProvisioningOutcome | None:
+        raw = self.store.get_bytes(self.key(file_name))
+        return ProvisioningOutcome.model_validate_json(raw) if raw is not None else None
+
+    def describe(self, file_name: str) -> str:
+        return self.store.describe(self.key(file_name))
 
     @staticmethod
     def _body(outcome: ProvisioningOutcome) -> bytes:

@@ -28,7 +28,7 @@ def rehearse(service: ProvisioningService, raw_body: str) -> Rehearsal:
     now = service.clock()
     if (refusal := service.refusal(parsed, now)) is not None:
         return Rehearsal(**about, status="rejected", message=f"The request would be rejected: {refusal}.")
-    if service.recorder.exists(f"{parsed.request_id}.json"):
+    if service.recorder.read(f"{parsed.request_id}.json") is not None:
         return Rehearsal(
             **about,
             status="already_done",

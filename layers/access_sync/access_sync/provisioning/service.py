@@ -215,9 +215,16 @@ class ProvisioningService:
     def _reject(self, rejection: Rejection, attempts: int, own_file: bool = False) -> Recorded:
         outcome = self._rejected(rejection, attempts)
         # A rejection never replaces an outcome already filed under its request_id: it gets a file of its own.
+        # The same malformed message delivered again finds its first rejection and records nothing more.
         file_name = None
-        if own_file or self.recorder.exists(outcome.file_name):
+        if not own_file and (filed := self.recorder.read(outcome.file_name)) is not None:
+            if filed.status == "rejected" and filed.raw_body == outcome.raw_body:
+                return Recorded(filed, self.recorder.describe(outcome.file_name))
+            own_file = True
+        if own_file:
             file_name = f"{rejection.body_id}.json"
+            if (filed := self.recorder.read(file_name)) is not None:
+                return Recorded(filed, self.recorder.describe(file_name))
         location = self.recorder.record(outcome, file_name)
         logger.warning("provisioning request rejected", extra={"reason": rejection.reason})
         return Recorded(outcome, location)
