@@ -44,6 +44,7 @@ from access_sync.models.provisioning import (
     utc_text,
 )
 from access_sync.observability import MetricUnit, logger, metrics
+from access_sync.provisioning.attempts import AttemptLog
 from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.snapshot.layout import iso_now
@@ -93,6 +94,7 @@ class ProvisioningService:
         self.provisioner_for = provisioner_for
         self.connectors = sorted(connectors)
         self.recorder = recorder
+        self.attempts = AttemptLog(recorder.store)
         self.clock = clock
         self.ends = ends  # where ends of time-bound grants are kept; None: this deployment cannot end grants
         self.no_end = dict(no_end or {})  # connectors whose grants cannot carry an end, with the reason
@@ -134,7 +136,9 @@ class ProvisioningService:
             logger.remove_keys(["request_id"])
         if not self.recorder.is_recorded(outcome):
             self._follow_up(parsed, outcome)
-        return Recorded(outcome, self.recorder.record(outcome))
+        recorded = Recorded(outcome, self.recorder.record(outcome))
+        self.attempts.finish(parsed.request_id)
+        return recorded
 
     def parse(self, raw_body: str) -> ProvisioningRequest | Rejection:
         return parse_request(raw_body, self.connectors, self.no_end)
@@ -162,7 +166,10 @@ class ProvisioningService:
                 status="already_done", message="This end was replaced by a later end of the same access; not revoked."
             )
         else:
-            result = dispatch(self.provisioner_for(request.connector), request, redelivered=attempts > 1)
+            redelivered = attempts > 1
+            if isinstance(request, GrantRequest | CreateAccountRequest):  # changes that must not happen twice
+                redelivered = self.attempts.begin(request.request_id, iso_now(started)) or redelivered
+            result = dispatch(self.provisioner_for(request.connector), request, redelivered=redelivered)
         logger.info("provisioning outcome", extra={"status": result.status, "action": request.action})
         finished = self.clock()
         end = request.end_after(finished) if isinstance(request, GrantRequest) and result.status in DONE else None
