@@ -89,6 +89,23 @@ class GuruSimulator(Simulator):
         index = self.team.member_index(email)
         return index is not None and self.memberships.contains(group, index)
 
+    def on_team(self, email: str) -> bool:
+        """Whether `email` is on the team now (an invite counts)."""
+        index = self.team.member_index(email)
+        return index is not None and self.memberships.on_team(index)
+
+    def team_emails(self) -> list[str]:
+        """Everyone on the team now, in the order /members pages them."""
+        return [self.team.member_email(index) for index in self.memberships.roster()]
+
+    def groups_of(self, email: str) -> list[str]:
+        """The ids of the groups `email` is in now (All Members included); empty when not on the team."""
+        index = self.team.member_index(email)
+        if index is None:
+            return []
+        (groups,) = self.memberships.groups_of([index])
+        return [self.team.group_ids[group] for group in groups]
+
     def expected_counts(self) -> dict[str, int]:
         """What a full sync should find now.
 
@@ -96,10 +113,13 @@ class GuruSimulator(Simulator):
         `modifiable_memberships` leaves All Members out (the `memberships` constructor argument).
         """
         everyone = self.memberships.total()
+        team = self.memberships.roster()
+        untouched = isinstance(team, range) and len(team) == self.team.members
+        pending = self.team.pending_count() if untouched else sum(map(self.team.is_pending, team))
         return {
-            "users": self.team.members,
-            "pending_users": self.team.pending_count(),
+            "users": len(team),
+            "pending_users": pending,
             "groups": len(self.team.group_ids),
             "memberships": everyone,
-            "modifiable_memberships": everyone - self.team.members,
+            "modifiable_memberships": everyone - len(team),
         }

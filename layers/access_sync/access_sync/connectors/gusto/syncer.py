@@ -3,7 +3,7 @@
 | resource   | from                                          | notes                                                |
 |------------|-----------------------------------------------|------------------------------------------------------|
 | company    | GET /v1/token_info, GET /v1/companies/{uuid}  | entitlement company:<uuid>:admin (permission)        |
-| employee   | GET /v1/companies/{uuid}/employees (paged)    | parent = company; disabled once a termination is effective |
+| employee   | GET /v1/companies/{uuid}/employees (paged)    | parent = company; disabled once terminated (effective) |
 | contractor | GET /v1/companies/{uuid}/contractors (paged)  | parent = company; is_active false → disabled         |
 | user       | admins that match no employee or contractor   | so that every admin stays visible                    |
 | grants     | GET /v1/companies/{uuid}/admins               | company:<uuid>:admin to the person with that address |
@@ -284,15 +284,15 @@ class GustoSyncer(ClientSyncer[GustoClient]):
         ctx: SyncContext[GustoSyncState], table: _AdminTable, company: ResourceRef, entitlement: str
     ) -> None:
         """Grants for the matches that had to wait, then a user and a grant for every admin that matched nobody."""
-        granted = {(EMPLOYEES, entry.employee) for entry in table.entries if entry.employee}  # while streaming
+        granted: set[tuple[str, str]] = {(EMPLOYEES, e.employee) for e in table.entries if e.employee}  # streamed
         for entry in table.entries:
             if entry.employee:
                 continue
-            if entry.contractor or entry.work_employee:
-                kind, person = (CONTRACTORS, entry.contractor) if entry.contractor else (EMPLOYEES, entry.work_employee)
+            kind, person = (CONTRACTORS, entry.contractor) if entry.contractor else (EMPLOYEES, entry.work_employee)
+            if person is not None:
                 if (kind, person) not in granted:
                     granted.add((kind, person))
-                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=kind, id=str(person))))
+                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=kind, id=person)))
                 continue
             user = admin_user_resource(entry, company)
             ctx.sink.resource(user)
