@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -14,6 +15,9 @@ from . import auth
 from .data import TEAM_NAME, GeneratedTeam
 from .memberships import Memberships
 from .routes import GuruApi
+
+if TYPE_CHECKING:
+    from ..organisation import Organisation
 
 
 class GuruSimulator(Simulator):
@@ -47,12 +51,21 @@ class GuruSimulator(Simulator):
         send_retry_after: bool = False,
         seed: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        organisation: Organisation | None = None,
     ) -> None:
+        """With `organisation`, the members are that organisation's Guru accounts (`members` and
+        `pending_every` no longer apply), and its leavers are in groups."""
         super().__init__(latency=latency, faults=faults)
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
         self.team = GeneratedTeam(
-            members=members, groups=groups, memberships=memberships, pending_every=pending_every, seed=seed
+            members=members,
+            groups=groups,
+            memberships=memberships,
+            pending_every=pending_every,
+            seed=seed,
+            directory=organisation.guru_directory() if organisation else None,
+            also_in=organisation.leaver_groups(groups) if organisation else None,
         )
         self.memberships = Memberships(self.team)
         rate_limit = TokenBucket(rate_limit_per_second, clock) if rate_limit_per_second else None
