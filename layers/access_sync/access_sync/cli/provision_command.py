@@ -61,7 +61,7 @@ def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: s
     return made
 
 
-def _idempotency_folder(out: str) -> Path:
+def idempotency_folder(out: str) -> Path:
     if out.startswith("s3://"):
         return Path.home() / ".cache" / "access-sync" / "idempotency"
     return Path(out) / "provisioning" / ".idempotency"
@@ -84,7 +84,7 @@ def run_provision_command(args: argparse.Namespace) -> int:
         lambda connector: provisioners[connector],
         CONNECTORS,
         OutcomeRecorder(open_blob_store(args.out)),
-        persistence_layer(table, None if table else _idempotency_folder(args.out)),
+        persistence_layer(table, None if table else idempotency_folder(args.out)),
     )
     not_done = 0
     try:
