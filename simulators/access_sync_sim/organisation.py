@@ -12,7 +12,7 @@ Employees (index i):
 - i % 7 == 3 has no Guru account, except employee 3, who has one under a private address Gusto does not
   know (an override in config/identities.json is the way to say it is theirs);
 - the others are Guru members under their work address (their personal one when they have none, every
-  sixth), in other letter case when i % 4 == 1, as a pending invite when i % 8 == 6.
+  sixth), in other letter case when i % 4 == 1, as a pending invite when i % 8 == 6 or i % 20 == 19.
 Contractors (index i): businesses (i % 4 == 3) have no address and no account; i % 5 == 4 are inactive
 (left); contractor 1 shares employee 5's personal address (hired after contracting), so employee 5's Guru
 account matches two people; the rest are members when i % 3 != 2.
@@ -37,6 +37,7 @@ CANCELLED = 14  # the employee whose termination was cancelled
 PRIVATE_ADDRESS = 3  # the employee whose Guru account uses an address Gusto does not know
 REHIRED = 5  # the employee whose personal address is also contractor 1's
 FORMER_CONTRACTOR = 1
+PRIVATE_NOTE = "employee 3's private address"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class Account:
     pending: bool = False
     first_name: str = ""
     last_name: str = ""
+
+    @property
+    def gusto_knows_address(self) -> bool:
+        """False for an address only the owner knows is theirs (no email or work_email in Gusto has it)."""
+        return self.owner is not None and self.note != PRIVATE_NOTE
 
 
 def _termination(company: GeneratedCompany, index: int, effective: date, today: date, active: bool = True) -> Record:
@@ -154,6 +160,14 @@ class Organisation:
         index = self.company.contractor_index(uuid)
         return index is not None and index % 5 == 4
 
+    def admin_owners(self) -> list[tuple[str, str | None]]:
+        """Each Gusto admin's uuid and, by construction, whose admin it is (None: an outsider)."""
+        planted = [self.employee_key(0), self.employee_key(10), self.employee_key(9), self.contractor_key(0)]
+        return [
+            (self.company.uuid_for("admin", index), planted[index] if index < len(planted) else None)
+            for index in range(self.company.admin_count)
+        ]
+
     def people(self) -> list[str]:
         keys = [self.employee_key(i) for i in range(self.company.employee_count)]
         return keys + [self.contractor_key(i) for i in range(self.company.contractor_count)]
@@ -177,7 +191,7 @@ class Organisation:
             if i % 4 == 1:
                 address = recase(address)
             shared = self.contractor_key(FORMER_CONTRACTOR) if i == REHIRED else None
-            accounts.append(Account(address, owner, f"employee {i}", shared, i % 8 == 6, first, last))
+            accounts.append(Account(address, owner, f"employee {i}", shared, i % 8 == 6 or i % 20 == 19, first, last))
         for i in range(company.contractor_count):
             contractor = company.contractor(i)
             email = contractor["email"]

@@ -68,7 +68,7 @@ def describe_run(report: RunReport) -> str:
 def headline(findings: list[Finding]) -> str:
     """`3 leavers still have Guru access, 1 Gusto admin is not a current worker`."""
     kinds = Counter(finding["kind"] for finding in findings if finding["status"] == "open")
-    parts = [f"{n} {_HEADLINES[kind][n != 1]}" for kind, n in kinds.items() if kind in _HEADLINES]
+    parts = [f"{kinds[kind]} {words[kinds[kind] != 1]}" for kind, words in _HEADLINES.items() if kinds[kind]]
     return ", ".join(parts) if parts else "no open findings"
 
 
