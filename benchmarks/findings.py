@@ -13,6 +13,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -40,11 +41,13 @@ class _Generated:
     base_url = "generated"
     requests = 0
 
-    def __init__(self, name: str, resource_types: list[ResourceType], write: object) -> None:
+    def __init__(
+        self, name: str, resource_types: list[ResourceType], write: Callable[[SyncContext[_NoState]], None]
+    ) -> None:
         self.name, self.resource_types, self._write = name, resource_types, write
 
     def sync(self, ctx: SyncContext[_NoState]) -> bool:
-        self._write(ctx)  # type: ignore[operator]
+        self._write(ctx)
         return True
 
     def close(self) -> None:
@@ -123,8 +126,8 @@ def build(dest: Path) -> None:
         ResourceType(id=kind, display_name=kind.capitalize()) for kind in ("company", "employee", "contractor")
     ]
     guru_types = [ResourceType(id="user", display_name="User"), ResourceType(id="group", display_name="Group")]
-    run_sync(_Generated("gusto", gusto_types, _write_gusto), store, SyncEvent(connector="gusto"))  # type: ignore[arg-type]
-    run_sync(_Generated("guru", guru_types, _write_guru), store, SyncEvent(connector="guru"))  # type: ignore[arg-type]
+    run_sync(_Generated("gusto", gusto_types, _write_gusto), store, SyncEvent(connector="gusto"))
+    run_sync(_Generated("guru", guru_types, _write_guru), store, SyncEvent(connector="guru"))
 
 
 def run_once(dest: Path) -> None:
