@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,58 +16,16 @@ import pytest
 
 from access_sync.cli.main import main
 from access_sync_sim.guru import GuruSimulator
-from access_sync_sim.gusto import GustoSimulator
 from access_sync_sim.organisation import Organisation
+from tests.findings_support import dest, org, org_guru, org_gusto, sync, urls, write_identities
 
-GROUPS = 8
-
-
-@pytest.fixture
-def org() -> Organisation:
-    return Organisation(employees=40, contractors=10, admins=5)
-
-
-@pytest.fixture
-def guru(org: Organisation) -> GuruSimulator:
-    return GuruSimulator(organisation=org, groups=GROUPS)
-
-
-@pytest.fixture
-def gusto(org: Organisation) -> GustoSimulator:
-    return GustoSimulator(organisation=org)
-
-
-@pytest.fixture
-def dest(tmp_path: Path) -> Path:
-    return tmp_path / "dest"
-
-
-@pytest.fixture
-def urls(
-    guru: GuruSimulator, gusto: GustoSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
-    monkeypatch.setenv("GURU_USER_EMAIL", guru.ADMIN_EMAIL)
-    monkeypatch.setenv("GURU_API_TOKEN", guru.ADMIN_TOKEN)
-    credentials = tmp_path / "gusto.json"
-    credentials.write_text(json.dumps(gusto.issue_credentials()))
-    with guru.serve() as guru_root, gusto.serve() as gusto_root:
-        yield {"guru": f"{guru_root}/api/v1", "gusto": gusto_root, "credentials": str(credentials)}
-
-
-def sync(connector: str, urls: dict[str, str], dest: Path) -> None:
-    extra = ["--credentials", urls["credentials"]] if connector == "gusto" else []
-    assert main(["sync", connector, "--out", str(dest), "--base-url", urls[connector], *extra]) == 0
+__all__ = ["dest", "org", "org_guru", "org_gusto", "urls"]  # fixtures
 
 
 def findings_json(dest: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, Any]]:
     capsys.readouterr()
     assert main(["findings", "--out", str(dest), "-o", "json", *extra]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-
-
-def write_identities(dest: Path, entries: list[dict[str, Any]]) -> None:
-    (dest / "config").mkdir(parents=True, exist_ok=True)
-    (dest / "config" / "identities.json").write_text(json.dumps(entries))
 
 
 def planted(org: Organisation, overrides: list[dict[str, Any]]) -> dict[str, str]:
@@ -182,7 +139,7 @@ def test_the_run_folder_has_compact_parts_a_one_line_manifest_and_latest_json(ur
 
 def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_stays_open(
     org: Organisation,
-    guru: GuruSimulator,
+    org_guru: GuruSimulator,
     urls: dict[str, str],
     dest: Path,
     capsys: pytest.CaptureFixture[str],
@@ -190,26 +147,26 @@ def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_s
     write_identities(dest, org.suggested_identities())
     sync("guru", urls, dest)
     sync("gusto", urls, dest)
-    expected = leaver_grants(org, guru)
+    expected = leaver_grants(org, org_guru)
     assert len(expected) > 10
 
     base = ["findings", "--out", str(dest), "--remediate", "revoke_groups", "--base-url", urls["guru"]]
     capsys.readouterr()
     assert main([*base, "--dry-run", "--max", "100", "-o", "json"]) == 0
     planned = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {request["grant_id"] for request in planned} == expected and guru.mutations == []
+    assert {request["grant_id"] for request in planned} == expected and org_guru.mutations == []
     assert all(
         request["request_id"].startswith("remediate:") and len(request["request_id"]) == 42 for request in planned
     )
 
     assert main(base) == 1  # the default maximum of 10 is exceeded: the breaker holds everything back
     assert f"{len(expected)} requests were held back" in capsys.readouterr().err
-    assert guru.mutations == []
+    assert org_guru.mutations == []
 
     assert main([*base, "--max", "100"]) == 0
-    assert sorted(guru.mutations) == sorted(("DELETE", g.split(":")[1], g.rsplit(":", 1)[1]) for g in expected)
+    assert sorted(org_guru.mutations) == sorted(("DELETE", g.split(":")[1], g.rsplit(":", 1)[1]) for g in expected)
     assert main([*base, "--max", "100"]) == 0  # the same requests again: nothing changes twice
-    assert len(guru.mutations) == len(expected)
+    assert len(org_guru.mutations) == len(expected)
 
     assert main(["sync", "guru", "--out", str(dest), "--base-url", urls["guru"]]) == 0
     leavers = [f for f in findings_json(dest, capsys) if f["kind"] == "leaver_with_access"]
@@ -218,7 +175,7 @@ def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_s
 
 def test_remove_account_resolves_the_leavers_findings(
     org: Organisation,
-    guru: GuruSimulator,
+    org_guru: GuruSimulator,
     urls: dict[str, str],
     dest: Path,
     capsys: pytest.CaptureFixture[str],
@@ -231,7 +188,7 @@ def test_remove_account_resolves_the_leavers_findings(
     base = ["findings", "--out", str(dest), "--remediate", "remove_account", "--base-url", urls["guru"], "--max", "20"]
     assert main(base) == 0
     assert "verifier" in capsys.readouterr().out
-    removed = {email for method, scope, email in guru.mutations if (method, scope) == ("DELETE", "team")}
+    removed = {email for method, scope, email in org_guru.mutations if (method, scope) == ("DELETE", "team")}
     assert {f"leaver_with_access:guru:user:{email}" for email in removed} == leavers
 
     assert main(["sync", "guru", "--out", str(dest), "--base-url", urls["guru"]]) == 0

@@ -83,10 +83,10 @@ def sync(handlers: dict[str, Handler], connector: str) -> dict[str, Any]:
 
 def drain(queue: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    messages = []
+    messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
         for message in batch:
-            messages.append(message)
+            messages.append(dict(message))
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     return messages
 

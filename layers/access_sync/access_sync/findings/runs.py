@@ -61,6 +61,18 @@ def missing_snapshots(store: BlobStore) -> tuple[dict[str, SnapshotReader], str 
     return {name: reader for name, reader in readers.items() if reader is not None}, None
 
 
+def _next_run_id(store: BlobStore, now: datetime) -> str:
+    """A run id that sorts after the previous run's, so that "the newest run" is also the largest id (the
+    Athena view and the documented queries rely on it), even for two runs within one tick of the clock."""
+    previous = latest_pointer(store)
+    run_id = new_sync_id(now)
+    for _ in range(64):  # same tick: the random part decides; a clock that went back is not waited for
+        if previous is None or run_id > previous.run_id:
+            break
+        run_id = new_sync_id(now)
+    return run_id
+
+
 def _previous_open(store: BlobStore) -> tuple[str | None, dict[str, str]]:
     """The previous run's folder and its open findings' first_seen_at, by id."""
     pointer = latest_pointer(store)
@@ -127,7 +139,7 @@ def run_findings(
     guru, gusto = readers["guru"], readers["gusto"]
     clock = clock or (lambda: datetime.now(UTC))
     now = clock()
-    run_id, started_at = new_sync_id(now), iso_now(now)
+    run_id, started_at = _next_run_id(store, now), iso_now(now)
     folder = run_folder(run_id)
     overrides = load_overrides(store)  # a broken file stops the run before any work
     identities = Identities(People.from_resources(gusto.records("resources"), now.astimezone(UTC).date()), overrides)
