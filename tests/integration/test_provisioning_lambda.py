@@ -16,10 +16,11 @@ from tests.integration.conftest import BUCKET, Handler, outcome, request
 EXPECTED = {
     "provision_grant.json": {"sample-grant-gusto-admin": "succeeded", "sample-grant-guru-group": "succeeded"},
     "provision_revoke.json": {"sample-revoke-gusto-admin": "unsupported", "sample-revoke-guru-group": "succeeded"},
-    "provision_create_account.json": {"sample-create-employee": "succeeded"},
+    "provision_create_account.json": {"sample-create-employee": "succeeded", "sample-invite-guru-member": "succeeded"},
     "provision_delete_resource.json": {
         "sample-delete-onboarding-employee": "succeeded",
         "sample-delete-onboarded-employee": "failed",
+        "sample-remove-guru-member": "succeeded",
     },
 }
 
