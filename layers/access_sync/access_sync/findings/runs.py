@@ -64,13 +64,17 @@ def missing_snapshots(store: BlobStore) -> tuple[dict[str, SnapshotReader], str 
 def _next_run_id(store: BlobStore, now: datetime) -> str:
     """A run id that sorts after the previous run's, so that "the newest run" is also the largest id (the
     Athena view and the documented queries rely on it), even for two runs within one tick of the clock."""
-    previous = latest_pointer(store)
     run_id = new_sync_id(now)
-    for _ in range(64):  # same tick: the random part decides; a clock that went back is not waited for
-        if previous is None or run_id > previous.run_id:
-            break
-        run_id = new_sync_id(now)
-    return run_id
+    previous = latest_pointer(store)
+    if previous is None or run_id > previous.run_id:
+        return run_id
+    # The same tick (or a clock that went back): the previous run's stamp, its random part plus one.
+    stamp, _, suffix = previous.run_id.rpartition("-")
+    try:
+        following = int(suffix, 16) + 1
+    except ValueError:
+        return run_id
+    return f"{stamp}-{following:0{len(suffix)}x}" if following < 16 ** len(suffix) else run_id
 
 
 def _previous_open(store: BlobStore) -> tuple[str | None, dict[str, str]]:
