@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -78,10 +79,17 @@ def gusto() -> GustoSimulator:
     return GustoSimulator()
 
 
-@pytest.fixture
-def handler(
-    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Handler]:
+@contextmanager
+def functions_environment(
+    bucket: str,
+    table: str,
+    guru: GuruSimulator,
+    gusto: GustoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    **extra: str,
+) -> Iterator[None]:
+    """Both simulators on loopback ports, their credentials in Secrets Manager, and the functions'
+    environment pointing at them (plus `extra` variables)."""
     guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
     provisioning_lambda._service.cache_clear()
@@ -94,10 +102,19 @@ def handler(
             "GURU_BASE_URL": f"{guru_root}/api/v1",
             "GUSTO_BASE_URL": gusto_root,
             "EVENT_BUS_NAME": "default",
+            **extra,
         }.items():
             monkeypatch.setenv(name, value)
-        yield load_handler_module("provisioning").handler
+        yield
     provisioning_lambda._service.cache_clear()
+
+
+@pytest.fixture
+def handler(
+    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Handler]:
+    with functions_environment(bucket, table, guru, gusto, monkeypatch):
+        yield load_handler_module("provisioning").handler
 
 
 def outcome(request_id: str) -> dict[str, Any]:

@@ -68,12 +68,9 @@ def leaver_grants(org: Organisation, guru: GuruSimulator) -> set[str]:
 
 
 def test_findings_are_exactly_the_planted_cases(
-    org: Organisation, urls: dict[str, str], dest: Path, capsys: pytest.CaptureFixture[str]
+    org: Organisation, synced: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_identities(dest, org.suggested_identities())
-    sync("guru", urls, dest)
-    sync("gusto", urls, dest)
-    found = findings_json(dest, capsys)
+    found = findings_json(synced, capsys)
     assert {finding["id"]: finding["kind"] for finding in found} == planted(org, org.suggested_identities())
     kinds = {finding["kind"] for finding in found}
     assert kinds == {"leaver_with_access", "admin_not_current_worker", "unmatched_account", "ambiguous_identity"}
@@ -137,16 +134,19 @@ def test_the_run_folder_has_compact_parts_a_one_line_manifest_and_latest_json(ur
     assert all(json.dumps(json.loads(line), separators=(",", ":"), ensure_ascii=False) == line for line in lines)
 
 
-def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_stays_open(
-    org: Organisation,
-    org_guru: GuruSimulator,
-    urls: dict[str, str],
-    dest: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def synced(org: Organisation, urls: dict[str, str], dest: Path) -> Path:
+    """Both connectors synced into `dest`, with the organisation's suggested overrides."""
     write_identities(dest, org.suggested_identities())
     sync("guru", urls, dest)
     sync("gusto", urls, dest)
+    return dest
+
+
+def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_stays_open(
+    org: Organisation, org_guru: GuruSimulator, urls: dict[str, str], synced: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = synced
     expected = leaver_grants(org, org_guru)
     assert len(expected) > 10
 
@@ -174,15 +174,9 @@ def test_revoke_groups_removes_exactly_the_leavers_groups_once_and_the_finding_s
 
 
 def test_remove_account_resolves_the_leavers_findings(
-    org: Organisation,
-    org_guru: GuruSimulator,
-    urls: dict[str, str],
-    dest: Path,
-    capsys: pytest.CaptureFixture[str],
+    org_guru: GuruSimulator, urls: dict[str, str], synced: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_identities(dest, org.suggested_identities())
-    sync("guru", urls, dest)
-    sync("gusto", urls, dest)
+    dest = synced
     before = {f["id"]: f for f in findings_json(dest, capsys)}
     leavers = {i for i, f in before.items() if f["kind"] == "leaver_with_access"}
     base = ["findings", "--out", str(dest), "--remediate", "remove_account", "--base-url", urls["guru"], "--max", "20"]
@@ -201,12 +195,8 @@ def test_remove_account_resolves_the_leavers_findings(
     assert not leavers & {f["id"] for f in findings_json(dest, capsys, "--all")}
 
 
-def test_text_and_csv_listings_read_well(
-    org: Organisation, urls: dict[str, str], dest: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_identities(dest, org.suggested_identities())
-    sync("guru", urls, dest)
-    sync("gusto", urls, dest)
+def test_text_and_csv_listings_read_well(org: Organisation, synced: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dest = synced
     capsys.readouterr()
     assert main(["findings", "--out", str(dest)]) == 0
     text = capsys.readouterr().out

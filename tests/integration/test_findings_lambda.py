@@ -12,12 +12,11 @@ import pytest
 
 from access_sync.findings.files import latest_pointer, read_lines
 from access_sync.stores.s3 import S3BlobStore
-from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
 from access_sync_sim.organisation import Organisation
 from tests.helpers import LocalLambdaContext, load_event, load_handler_module, sqs_event
-from tests.integration.conftest import store_secret
+from tests.integration.conftest import functions_environment
 
 Handler = Callable[[dict[str, Any], LocalLambdaContext], dict[str, Any]]
 
@@ -54,25 +53,10 @@ def handlers(
     guru: GuruSimulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, Handler]]:
-    gusto = GustoSimulator(organisation=org)
-    guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
-    gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
     S3BlobStore(bucket).put_bytes("config/identities.json", json.dumps(org.suggested_identities()).encode())
-    provisioning_lambda._service.cache_clear()
-    with guru.serve() as guru_root, gusto.serve() as gusto_root:
-        for name, value in {
-            "SNAPSHOT_BUCKET": bucket,
-            "IDEMPOTENCY_TABLE": table,
-            "GURU_SECRET_ID": guru_secret,
-            "GUSTO_SECRET_ID": gusto_secret,
-            "GURU_BASE_URL": f"{guru_root}/api/v1",
-            "GUSTO_BASE_URL": gusto_root,
-            "EVENT_BUS_NAME": "default",
-            "PROVISION_QUEUE_URL": queues["provision"],
-        }.items():
-            monkeypatch.setenv(name, value)
+    gusto = GustoSimulator(organisation=org)
+    with functions_environment(bucket, table, guru, gusto, monkeypatch, PROVISION_QUEUE_URL=queues["provision"]):
         yield {name: load_handler_module(name).handler for name in ("guru_sync", "gusto_sync", "provisioning")}
-    provisioning_lambda._service.cache_clear()
 
 
 def sync(handlers: dict[str, Handler], connector: str) -> dict[str, Any]:
