@@ -16,7 +16,8 @@ from access_sync.findings.files import latest_pointer, read_lines
 from access_sync.findings.remediation import RemediationReport, parse_mode
 from access_sync.findings.runs import RunReport, missing_snapshots, run_findings
 from access_sync.findings.service import remediate_latest
-from access_sync.models.findings import Finding
+from access_sync.models.findings import Finding, FindingsPointer
+from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.provisioning.service import ProvisioningService, Recorded
 from access_sync.stores.blob import BlobStore
@@ -138,18 +139,20 @@ def ordered(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _latest_run(store: BlobStore) -> Any:
+def _latest_run(store: BlobStore) -> FindingsPointer:
     pointer = latest_pointer(store)
-    if pointer is not None:
-        return pointer
-    _, reason = missing_snapshots(store)
-    if reason:
-        raise ConfigurationError(f"There are no findings yet: {reason}")
-    run_findings(store)  # both snapshots are there, from before findings existed: run once now
-    return latest_pointer(store)
+    if pointer is None:
+        _, reason = missing_snapshots(store)
+        if reason:
+            raise ConfigurationError(f"There are no findings yet: {reason}")
+        run_findings(store)  # both snapshots are there, from before findings existed: run once now
+        pointer = latest_pointer(store)
+    if pointer is None:
+        raise ConfigurationError(f"No findings run could be written to {store.describe()}.")
+    return pointer
 
 
-def _remediation_service(args: argparse.Namespace, store: BlobStore) -> tuple[ProvisioningService, Any]:
+def _remediation_service(args: argparse.Namespace, store: BlobStore) -> tuple[ProvisioningService, Provisioner]:
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     guru = CONNECTORS["guru"]
     provisioner = guru.provisioner(local_connection(guru, None, args.base_url))
@@ -203,6 +206,8 @@ def run_remediation(args: argparse.Namespace, store: BlobStore) -> int:
 
 
 def run_findings_command(args: argparse.Namespace) -> int:
+    if not args.remediate and (args.dry_run or args.base_url):
+        raise ConfigurationError("--dry-run and --base-url go with --remediate revoke_groups|remove_account.")
     store = open_blob_store(args.out)
     if args.remediate:
         return run_remediation(args, store)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
-from access_sync.findings.identity import PERSON_TYPES, Identities, Match, People, Person
+from access_sync.findings.identity import PERSON_TYPES, Identities, Match, Person
 from access_sync.models import ids
 from access_sync.models.findings import SEVERITY, Finding, account_key, finding_id
 from access_sync.snapshot.reader import SnapshotReader
@@ -148,7 +147,7 @@ def admin_finding(record: dict[str, Any], match: Match, entitlements: list[str])
 
 
 class Analysis:
-    """The open findings of one pair of snapshots, on `today` (the run's UTC date)."""
+    """The open findings of one pair of snapshots (who has left was decided when `identities` was built)."""
 
     def __init__(self, guru: SnapshotReader, gusto: SnapshotReader, identities: Identities) -> None:
         self.guru, self.gusto, self.identities = guru, gusto, identities
@@ -185,7 +184,3 @@ class Analysis:
             match = self.identities.match(account_key("guru", "user", member), addresses)
             if (finding := guru_finding(record, match, access.of(member))) is not None:
                 yield finding
-
-
-def people_of(gusto: SnapshotReader, today: date) -> People:
-    return People.from_resources(gusto.records("resources"), today)
