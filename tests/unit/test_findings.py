@@ -252,6 +252,15 @@ def test_a_scheduled_termination_becomes_a_leaver_on_its_date(dest: Path) -> Non
     assert "leaver_with_access:guru:user:cy@corp.test" in findings(dest)
 
 
+def test_a_completed_run_is_handed_on_after_its_manifest_and_latest_json(dest: Path) -> None:
+    store = LocalBlobStore(dest)
+    seen: list[tuple[str, bool]] = []
+    report = run_findings(
+        store, completed=lambda folder, manifest: seen.append((folder, latest_pointer(store) is not None))
+    )
+    assert seen == [(report.path, True)]
+
+
 def test_with_one_connector_there_is_no_run(tmp_path: Path) -> None:
     write(tmp_path, "gusto", GUSTO)
     report = run_findings(LocalBlobStore(tmp_path))

@@ -28,6 +28,9 @@ _EVENT_ENTITLEMENTS = 20
 
 Clock = Callable[[], datetime]
 Announce = Callable[[str, dict[str, Any]], None]  # (detail type, detail) → published
+# Called once a run is complete (manifest and latest.json written) with its folder, e.g. to register the run's
+# partition in a catalog.
+Completed = Callable[[str, FindingsManifest], None]
 
 
 @dataclass
@@ -135,6 +138,7 @@ def run_findings(
     clock: Clock | None = None,
     announce: Announce | None = None,
     events_max: int = DEFAULT_EVENTS_MAX,
+    completed: Completed | None = None,
 ) -> RunReport:
     readers, reason = missing_snapshots(store)
     if reason:
@@ -173,6 +177,8 @@ def run_findings(
         run_id=run_id, started_at=started_at, completed_at=iso_now(clock()), inputs=inputs, counts=tally.counts()
     )
     write_complete(store, folder, manifest)
+    if completed is not None:
+        completed(folder, manifest)
     logger.info("findings run complete", extra={"run_id": run_id, "counts": manifest.counts})
     metrics.add_metric(name="FindingsOpen", unit=MetricUnit.Count, value=manifest.counts["open"])
     metrics.add_metric(name="FindingsNew", unit=MetricUnit.Count, value=tally.new)

@@ -7,7 +7,7 @@ from typing import Any
 
 from access_sync.findings.files import latest_pointer, read_lines
 from access_sync.findings.remediation import DEFAULT_MAX_PER_RUN, Announce, Mode, RemediationReport, Send, remediate
-from access_sync.findings.runs import DEFAULT_EVENTS_MAX, Clock, run_findings
+from access_sync.findings.runs import DEFAULT_EVENTS_MAX, Clock, Completed, run_findings
 from access_sync.stores.blob import BlobStore
 
 
@@ -50,9 +50,10 @@ def findings_after_sync(
     announce: Announce | None = None,
     send: Send | None = None,
     clock: Clock | None = None,
+    completed: Completed | None = None,
 ) -> dict[str, Any]:
     """Runs the findings and, unless remediation is off, sends (or lists) the leavers' requests."""
-    report = run_findings(store, announce=announce, events_max=settings.events_max, clock=clock)
+    report = run_findings(store, announce=announce, events_max=settings.events_max, clock=clock, completed=completed)
     summary = report.summary()
     if report.skipped or settings.remediation == "off":
         return summary
