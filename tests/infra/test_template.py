@@ -125,6 +125,27 @@ def snapshot_prefix_permissions(connector: str) -> set[Permission]:
     }
 
 
+def findings_permissions(other: str) -> set[Permission]:
+    """Each sync function's share of the findings: the other connector's snapshots and the identity overrides
+    read only, findings/ read and written, remediation requests sent and finding events published."""
+    findings = sub("${SnapshotBucket.Arn}/findings/*")
+    return {
+        permission("s3:GetObject", sub(f"${{SnapshotBucket.Arn}}/snapshots/connector={other}/*")),
+        permission("s3:GetObject", sub("${SnapshotBucket.Arn}/config/identities.json")),
+        *(permission(action, findings) for action in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")),
+        permission(
+            "s3:ListBucket",
+            get_att("SnapshotBucket", "Arn"),
+            {"StringLike": {"s3:prefix": ["findings/*", f"snapshots/connector={other}/*", "config/*"]}},
+        ),
+        permission("sqs:SendMessage", get_att("ProvisionQueue", "Arn")),
+        permission(
+            "events:PutEvents",
+            sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"),
+        ),
+    }
+
+
 def table_permissions() -> set[Permission]:
     table = get_att("IdempotencyTable", "Arn")
     return {
@@ -499,10 +520,11 @@ def test_functions_do_not_use_x_ray_tracing(cfn_template: Template, function: st
 # --------------------------------------------------------------------------- IAM
 
 
-def test_guru_sync_may_read_only_the_guru_secret_and_its_own_snapshot_prefix(cfn_template: Template) -> None:
+def test_guru_sync_may_read_only_the_guru_secret_write_its_own_prefix_and_findings(cfn_template: Template) -> None:
     assert data_permissions(cfn_template, "GuruSyncFunctionRole") == {
         permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
         *snapshot_prefix_permissions("guru"),
+        *findings_permissions("gusto"),
     }
 
 
@@ -513,6 +535,7 @@ def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_re
         permission("secretsmanager:GetSecretValue", ref("GustoSecret")),
         permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
         *snapshot_prefix_permissions("gusto"),
+        *findings_permissions("guru"),
         *(
             permission(action, get_att("IdempotencyTable", "Arn"), lease_items_only())
             for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -1138,3 +1161,44 @@ def test_env_json_points_the_functions_at_moto_and_the_simulators_on_the_host(re
             assert variables["GURU_BASE_URL"] == "http://host.docker.internal:8081/api/v1"
         if "GUSTO_BASE_URL" in variables:
             assert variables["GUSTO_BASE_URL"] == "http://host.docker.internal:8082"
+
+
+# --------------------------------------------------------------------------- findings (docs/findings.md)
+
+
+def test_leaver_remediation_is_off_by_default_with_a_breaker_of_ten(sam_template: Template) -> None:
+    parameters = sam_template["Parameters"]
+    assert parameters["LeaverRemediation"]["Default"] == "off"
+    assert set(parameters["LeaverRemediation"]["AllowedValues"]) == {"off", "revoke_groups", "remove_account"}
+    assert parameters["RemediationMaxPerRun"]["Default"] == 10
+    assert parameters["RemediationDryRun"]["Default"] == "false"
+
+
+@pytest.mark.parametrize("function", SYNC_FUNCTIONS)
+def test_sync_functions_carry_the_findings_and_remediation_settings(cfn_template: Template, function: str) -> None:
+    variables = env_vars(cfn_template, function)
+    assert {name: variables.get(name) for name in FINDINGS_SETTINGS} == FINDINGS_SETTINGS
+
+
+FINDINGS_SETTINGS = {
+    "EVENT_BUS_NAME": ref("EventBusName"),
+    "PROVISION_QUEUE_URL": ref("ProvisionQueue"),
+    "LEAVER_REMEDIATION": ref("LeaverRemediation"),
+    "REMEDIATION_MAX_PER_RUN": ref("RemediationMaxPerRun"),
+    "REMEDIATION_DRY_RUN": ref("RemediationDryRun"),
+}
+
+
+@pytest.mark.parametrize(
+    "alarm, metric", [("RemediationHaltedAlarm", "RemediationHalted"), ("FindingsFailedAlarm", "FindingsFailed")]
+)
+def test_findings_alarms_add_up_both_sync_functions_and_notify(cfn_template: Template, alarm: str, metric: str) -> None:
+    properties = props(cfn_template, alarm)
+    watched = {
+        (query["MetricStat"]["Metric"]["MetricName"], query["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+        for query in properties["Metrics"]
+        if "MetricStat" in query
+    }
+    assert watched == {(metric, "guru-sync"), (metric, "gusto-sync")}
+    assert properties["Threshold"] == 1 and properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [ref("AlarmTopic")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -75,10 +76,17 @@ def gusto() -> GustoSimulator:
     return GustoSimulator()
 
 
-@pytest.fixture
-def handler(
-    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Handler]:
+@contextmanager
+def functions_environment(
+    bucket: str,
+    table: str,
+    guru: GuruSimulator,
+    gusto: GustoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    **extra: str,
+) -> Iterator[None]:
+    """Both simulators on loopback ports, their credentials in Secrets Manager, and the functions'
+    environment pointing at them (plus `extra` variables)."""
     guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
     boto3.client("scheduler").create_schedule_group(Name=EXPIRY_GROUP)
@@ -95,10 +103,19 @@ def handler(
             "EXPIRY_SCHEDULE_GROUP": EXPIRY_GROUP,
             "EXPIRY_SCHEDULER_ROLE_ARN": EXPIRY_ROLE,
             "PROVISION_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:access-sync-test-provision",
+            **extra,
         }.items():
             monkeypatch.setenv(name, value)
-        yield load_handler_module("provisioning").handler
+        yield
     provisioning_lambda._service.cache_clear()
+
+
+@pytest.fixture
+def handler(
+    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Handler]:
+    with functions_environment(bucket, table, guru, gusto, monkeypatch):
+        yield load_handler_module("provisioning").handler
 
 
 def outcome(request_id: str) -> dict[str, Any]:

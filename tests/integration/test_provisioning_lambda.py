@@ -24,10 +24,11 @@ EXPECTED = {
         "sample-revoke-guru-group": "succeeded",
         "expire:477ea8f1ab547158090827d115816306": "succeeded",  # what a time-bound grant's schedule sends
     },
-    "provision_create_account.json": {"sample-create-employee": "succeeded"},
+    "provision_create_account.json": {"sample-create-employee": "succeeded", "sample-invite-guru-member": "succeeded"},
     "provision_delete_resource.json": {
         "sample-delete-onboarding-employee": "succeeded",
         "sample-delete-onboarded-employee": "failed",
+        "sample-remove-guru-member": "succeeded",
     },
 }
 

@@ -250,11 +250,52 @@ def test_guru_all_members_group_cannot_be_changed(service: ProvisioningService, 
     assert status == "failed" and "All Members" in message
 
 
-def test_guru_accounts_are_not_provisioned(service: ProvisioningService) -> None:
-    status, _ = run(
-        service, connector="guru", action="delete_resource", resource={"resource_type": "user", "id": "a@x.com"}
-    )
-    assert status == "unsupported"
+def test_guru_create_account_invites_to_the_team_once(service: ProvisioningService, guru: GuruSimulator) -> None:
+    invite = {"connector": "guru", "action": "create_account", "account": {"email": "New.Hire@Example.com"}}
+    status, message = run(service, **invite)
+    assert status == "succeeded" and "invited" in message and "pending" in message
+    assert guru.on_team("new.hire@example.com")
+    assert guru.mutations == [("INVITE", "team", "new.hire@example.com")]
+    status, message = run(service, **invite)  # a new request for the same person
+    assert status == "already_done" and "already on the Guru team" in message
+    assert len(guru.mutations) == 1
+
+
+def test_guru_create_account_of_a_member_already_on_the_team_is_already_done(
+    service: ProvisioningService, guru: GuruSimulator
+) -> None:
+    member = guru.member_email(5)
+    account = {"email": member.upper(), "member_type": "LIGHT"}
+    status, _ = run(service, connector="guru", action="create_account", account=account)
+    assert status == "already_done" and guru.mutations == []
+
+
+def test_guru_delete_resource_removes_the_member_from_the_team_and_warns_about_verifiers(
+    service: ProvisioningService, guru: GuruSimulator
+) -> None:
+    member = next(guru.member_email(i) for i in range(2, 40) if len(guru.groups_of(guru.member_email(i))) > 1)
+    user = {"resource_type": "user", "id": member}
+    status, message = run(service, connector="guru", action="delete_resource", resource=user)
+    assert status == "succeeded" and "verifier" in message
+    assert not guru.on_team(member) and guru.groups_of(member) == []
+    assert guru.mutations == [("DELETE", "team", member)]
+    status, message = run(service, connector="guru", action="delete_resource", resource=user)
+    assert status == "already_done" and "not on the Guru team" in message
+    assert len(guru.mutations) == 1
+
+
+def test_guru_delete_resource_of_a_group_is_unsupported(service: ProvisioningService, guru: GuruSimulator) -> None:
+    group = {"resource_type": "group", "id": guru.group_ids()[1]}
+    status, _ = run(service, connector="guru", action="delete_resource", resource=group)
+    assert status == "unsupported" and guru.mutations == []
+
+
+def test_a_gusto_create_account_needs_a_name_not_just_an_address(
+    service: ProvisioningService, gusto: GustoSimulator
+) -> None:
+    account = {"email": "only.address@example.com"}
+    status, message = run(service, connector="gusto", action="create_account", account=account)
+    assert status == "failed" and "first_name" in message and gusto.mutations == []
 
 
 # Once only --------------------------------------------------------------------------------------------------

@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base-url", metavar="URL")
     _credentials_options(check)
 
+    findings = commands.add_parser("findings", help="who left and still has access (Gusto against Guru)")
+    findings.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    findings.add_argument("--all", action="store_true", help="include the findings resolved in the latest run")
+    findings.add_argument("-o", "--output", choices=["text", "json", "csv"], default="text")
+    findings.add_argument(
+        "--remediate", metavar="MODE", help="revoke_groups or remove_account: remove the leavers' Guru access"
+    )
+    findings.add_argument("--max", type=int, default=10, metavar="N", help="circuit breaker: at most N requests")
+    findings.add_argument("--dry-run", action="store_true", help="list the remediation requests; send none")
+    findings.add_argument("--base-url", metavar="URL", help="Guru API base URL for --remediate")
+
     demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
     demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
     return parser
@@ -99,6 +110,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.connect_command import run_connect_command
 
         return run_connect_command
+    if name == "findings":
+        from access_sync.cli.findings_command import run_findings_command
+
+        return run_findings_command
     if name == "check":
         from access_sync.cli.check_command import run_check_command
 

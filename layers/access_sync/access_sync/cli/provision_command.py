@@ -74,7 +74,7 @@ def provisioner_factory(
     return made
 
 
-def _idempotency_folder(out: str) -> Path:
+def idempotency_folder(out: str) -> Path:
     if out.startswith("s3://"):
         return Path.home() / ".cache" / "access-sync" / "idempotency"
     return Path(out) / "provisioning" / ".idempotency"
@@ -111,7 +111,7 @@ def local_service(
         lambda connector: provisioners[connector],
         CONNECTORS,
         OutcomeRecorder(store),
-        persistence_layer(table, None if table else _idempotency_folder(args.out)),
+        persistence_layer(table, None if table else idempotency_folder(args.out)),
         ends=StoredGrantEnds(store),
         no_end=NO_GRANT_END,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from access_sync.cli.findings_command import after_sync
 from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.sync.engine import ProgressCallback
 from access_sync.sync.service import sync_and_report
@@ -41,10 +42,10 @@ def run_sync_command(args: argparse.Namespace) -> int:
     )
     syncer = spec.syncer(connection)
     progress = terminal_progress(f"syncing {args.connector}")
-    result = sync_and_report(
-        syncer, open_blob_store(args.out), SyncEvent(connector=args.connector, trigger="cli"), progress=progress
-    )
+    store = open_blob_store(args.out)
+    result = sync_and_report(syncer, store, SyncEvent(connector=args.connector, trigger="cli"), progress=progress)
     if progress:
         print(file=sys.stderr)
     print(describe_result(result))
+    print(after_sync(store))
     return 0

@@ -122,6 +122,13 @@ class NewAccount(_Model):
         return self
 
 
+class TeamInvite(_Model):
+    """A person to invite to a team by email alone (Guru): `CORE` members can belong to groups, `LIGHT` cannot."""
+
+    email: Email
+    member_type: Literal["CORE", "LIGHT"] = "CORE"
+
+
 class _Request(_Model):
     request_id: RequestId
     connector: ConnectorName
@@ -172,7 +179,9 @@ class RevokeRequest(_Request):
 
 class CreateAccountRequest(_Request):
     action: Literal["create_account"]
-    account: NewAccount
+    # A Gusto employee has a name; a Guru invite is an address. Each forbids the other's fields, so a body
+    # fits one of them at most.
+    account: NewAccount | TeamInvite
 
 
 class DeleteResourceRequest(_Request):

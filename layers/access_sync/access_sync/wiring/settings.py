@@ -7,9 +7,9 @@ and read by `connector_environment`.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from access_sync.connectors.spec import ConnectorSettings
 from access_sync.errors import ConfigurationError
@@ -26,6 +26,12 @@ class LambdaSettings(BaseModel):
     expiry_schedule_group: str | None = None
     expiry_scheduler_role_arn: str | None = None
     provision_queue_arn: str | None = None
+    # Findings after every sync, and the leaver remediation (docs/findings.md).
+    provision_queue_url: str | None = None
+    leaver_remediation: Literal["off", "revoke_groups", "remove_account"] = "off"
+    remediation_max_per_run: int = Field(default=10, ge=0)
+    remediation_dry_run: bool = False
+    finding_events_max: int = Field(default=500, ge=0)
 
     @field_validator("*", mode="before")
     @classmethod

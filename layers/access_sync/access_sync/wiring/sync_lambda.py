@@ -1,4 +1,5 @@
-"""The sync Lambdas' entry logic: environment → connector → snapshot in S3, checkpointing before time runs out."""
+"""The sync Lambdas' entry logic: environment → connector → snapshot in S3, checkpointing before time runs out;
+after a completed sync, the findings (docs/findings.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from access_sync.stores.s3 import S3BlobStore
 from access_sync.sync.deadline import Deadline
 from access_sync.sync.service import report_failure, sync_and_report
 from access_sync.wiring.connections import lambda_connection
+from access_sync.wiring.findings import lambda_findings
 from access_sync.wiring.registry import connector_spec
 from access_sync.wiring.settings import LambdaSettings
 
@@ -35,9 +37,10 @@ def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], i
         settings = LambdaSettings.from_env()
         parsed = parse_sync_event(event, connector)
         spec = connector_spec(connector)
+        store = S3BlobStore(settings.snapshot_bucket)
         result = sync_and_report(
             spec.syncer(lambda_connection(spec, settings)),
-            S3BlobStore(settings.snapshot_bucket),
+            store,
             parsed,
             deadline=Deadline(lambda: remaining_millis() / 1000.0, settings.sync_safety_margin_seconds),
             checkpoint_max_age=settings.checkpoint_max_age_seconds,
@@ -45,4 +48,7 @@ def run_lambda_sync(connector: str, event: Any, remaining_millis: Callable[[], i
     except Exception as exc:
         report_failure(exc)
         raise
-    return result.model_dump(mode="json")
+    answer = result.model_dump(mode="json")
+    if result.status == "complete":
+        answer["findings"] = lambda_findings(store, settings)
+    return answer

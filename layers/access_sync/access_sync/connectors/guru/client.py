@@ -69,7 +69,7 @@ def guru_error(response: httpx.Response) -> AccessSyncError:
 
 
 class Membership(StrEnum):
-    """What Guru said to a membership change."""
+    """What Guru said to a membership change (of a group, or of the team)."""
 
     CHANGED = "changed"  # added or removed
     NO_GROUP = "no_group"  # 404 to an add: there is no such group
@@ -149,6 +149,25 @@ class GuruClient:
 
     def remove_group_member(self, group_id: str, email: str) -> MembershipAnswer:
         response = self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 403, 404))
+        if response.status_code == 404:
+            return MembershipAnswer(Membership.NOT_MEMBER)
+        return _membership(response)
+
+    # Team membership: Guru keys members by email in these paths.
+    def is_on_team(self, email: str) -> bool:
+        response = self.api.send("GET", f"members/{quote(email, safe='')}", ok=(200, 404))
+        return response.status_code == 200
+
+    def invite(self, email: str, member_type: str) -> MembershipAnswer:
+        """`POST /members/invite`; Guru takes the addresses as one comma-separated string."""
+        body = {"emails": email, "teamMemberType": member_type}
+        response = self.api.send("POST", "members/invite", json=body, ok=(200, 201, 204, 400, 403))
+        if response.status_code == 400:
+            return MembershipAnswer(Membership.REFUSED, _message(response) or "HTTP 400")
+        return _membership(response)
+
+    def remove_from_team(self, email: str) -> MembershipAnswer:
+        response = self.api.send("DELETE", f"members/{quote(email, safe='')}", ok=(200, 204, 403, 404))
         if response.status_code == 404:
             return MembershipAnswer(Membership.NOT_MEMBER)
         return _membership(response)

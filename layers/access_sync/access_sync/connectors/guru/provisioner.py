@@ -1,4 +1,8 @@
-"""Guru group membership changes: grant and revoke of `group:<gid>:member` (docs/provisioning.md)."""
+"""Guru changes (docs/provisioning.md): grant and revoke of `group:<gid>:member`, inviting people to the team
+(`create_account`) and removing them from it (`delete_resource` of a user).
+
+Team changes look before they act, so a repeated request finds its change made and says `already_done`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,14 @@ from access_sync.models.provisioning import (
     CreateAccountRequest,
     DeleteResourceRequest,
     GrantRequest,
+    NewAccount,
     Person,
     RevokeRequest,
+)
+
+VERIFIER_WARNING = (
+    "Guru drops the member's verifier assignments: the cards they verified need a new verifier, and inviting "
+    "them again does not bring the assignments back"
 )
 
 
@@ -71,15 +81,59 @@ class GuruProvisioner:
         return ActionResult(status="succeeded", message=f"{email} was removed from group {gid}.", resource=resource)
 
     def create_account(self, request: CreateAccountRequest, redelivered: bool = False) -> ActionResult:
+        account = request.account
+        if isinstance(account, NewAccount):
+            email, member_type = account.work_email or account.email, "CORE"
+        else:
+            email, member_type = account.email, account.member_type
+        if not email:
+            return ActionResult(status="failed", message="Guru invites people by email; give account.email.")
+        resource = {"resource_type": "user", "id": email}
+        if self.client.is_on_team(email):
+            return ActionResult(
+                status="already_done", message=f"{email} is already on the Guru team.", resource=resource
+            )
+        answer = self.client.invite(email, member_type)
+        if answer.outcome is Membership.FORBIDDEN:
+            return ActionResult(
+                status="failed", message="Guru refused the invite: the token's owner must be a Guru admin."
+            )
+        if answer.outcome is Membership.REFUSED:
+            if self.client.is_on_team(email):  # invited in the meantime, e.g. by an earlier delivery
+                return ActionResult(
+                    status="already_done", message=f"{email} is already on the Guru team.", resource=resource
+                )
+            return ActionResult(status="failed", message=f"Guru did not invite {email} ({answer.detail}).")
         return ActionResult(
-            status="unsupported",
-            message="access-sync provisions Guru group membership only; invite people to the team in Guru.",
+            status="succeeded",
+            message=f"{email} was invited to the Guru team as a {member_type} member; the account stays pending "
+            "until they accept.",
+            resource=resource,
         )
 
     def delete_resource(self, request: DeleteResourceRequest, redelivered: bool = False) -> ActionResult:
+        target = request.resource
+        if target.resource_type != "user":
+            return ActionResult(
+                status="unsupported",
+                message=f"Guru can only remove users from its team, not a {target.resource_type}; "
+                "delete groups in Guru.",
+            )
+        email = target.id
+        resource = {"resource_type": "user", "id": email}
+        answer = self.client.remove_from_team(email)
+        if answer.outcome is Membership.NOT_MEMBER:
+            return ActionResult(status="already_done", message=f"{email} is not on the Guru team.", resource=resource)
+        if answer.outcome is Membership.FORBIDDEN:
+            return ActionResult(
+                status="failed",
+                message=f"Guru refused to remove {email}: the token's owner must be a Guru admin.",
+                resource=resource,
+            )
         return ActionResult(
-            status="unsupported",
-            message="access-sync provisions Guru group membership only; remove people from the team in Guru.",
+            status="succeeded",
+            message=f"{email} was removed from the Guru team with all their groups; {VERIFIER_WARNING}.",
+            resource=resource,
         )
 
     def close(self) -> None:
