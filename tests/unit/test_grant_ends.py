@@ -189,8 +189,8 @@ def test_a_duplicate_of_a_time_bound_grant_after_a_revoke_does_not_bring_its_end
     [
         ('{"request_id": "bad", "connector": "guru"}', "rejected"),
         (
-            '{"request_id": "inv", "connector": "guru", "action": "create_account", "account": '
-            '{"first_name": "A", "last_name": "B"}}',
+            '{"request_id": "inv", "connector": "guru", "action": "delete_resource", "resource": '
+            '{"resource_type": "group", "id": "g1"}}',
             "unsupported",
         ),
         (
