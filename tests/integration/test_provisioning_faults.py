@@ -116,9 +116,9 @@ def test_a_crash_between_the_change_and_its_record_is_found_not_repeated(
     handler: Handler, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(GustoClient, "create_employee", dies_after(GustoClient.create_employee))
-    # The function had one second left, so its in-progress record expires one second from now.
+    # The function had three seconds left, so its in-progress record expires three seconds from now.
     with pytest.raises(Killed):
-        deliver(handler, HIRE, receive_count=1, remaining_ms=1000)
+        deliver(handler, HIRE, receive_count=1, remaining_ms=3000)
     monkeypatch.undo()
     assert employee_posts(gusto) == 1 and result_files() == []
 
@@ -126,7 +126,7 @@ def test_a_crash_between_the_change_and_its_record_is_found_not_repeated(
     assert len(deliver(handler, HIRE, receive_count=2)) == 1
     assert employee_posts(gusto) == 1
 
-    time.sleep(1.2)  # the in-progress record has expired: the next delivery carries the request out
+    time.sleep(3.2)  # the in-progress record has expired: the next delivery carries the request out
     assert deliver(handler, HIRE, receive_count=3) == []
 
     assert employee_posts(gusto) == 1  # found by email, not created again
