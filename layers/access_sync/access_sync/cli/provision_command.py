@@ -73,19 +73,24 @@ def print_outcome(recorded: Recorded) -> None:
     print(f"{'':<28} → {recorded.location}")
 
 
-def run_provision_command(args: argparse.Namespace) -> int:
+def provisioning_service(out: str, provisioners: dict[str, Provisioner], table: str | None) -> ProvisioningService:
+    """The service an operator's run uses: outcomes under DEST, idempotency in DynamoDB or a local folder."""
     # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
     # default window, which is what an operator's run needs, so its warning about it is only noise.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
+    return ProvisioningService(
+        lambda connector: provisioners[connector],
+        CONNECTORS,
+        OutcomeRecorder(open_blob_store(out)),
+        persistence_layer(table, None if table else _idempotency_folder(out)),
+    )
+
+
+def run_provision_command(args: argparse.Namespace) -> int:
     requests = read_requests(args.file)
     table = os.environ.get("IDEMPOTENCY_TABLE")
     provisioners = provisioner_factory(args, _connectors(requests), table)
-    service = ProvisioningService(
-        lambda connector: provisioners[connector],
-        CONNECTORS,
-        OutcomeRecorder(open_blob_store(args.out)),
-        persistence_layer(table, None if table else _idempotency_folder(args.out)),
-    )
+    service = provisioning_service(args.out, provisioners, table)
     not_done = 0
     try:
         for request in requests:
