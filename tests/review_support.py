@@ -7,21 +7,28 @@ letter case and spaces), an account that belongs to nobody, and one that matches
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
+from access_sync.cli.main import main
 from access_sync.models import ids
 from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
 from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import SyncContext
 from access_sync.sync.engine import run_sync
+from access_sync_sim.guru import GuruSimulator
+from access_sync_sim.gusto import GustoSimulator
 
 COMPANY = "c0ffee00-0000-4000-8000-000000000001"
 ADMIN = ids.entitlement_id("company", COMPANY, "admin")
@@ -158,7 +165,9 @@ GURU_GROUPS = {"g-eng": "Engineering", "g-fin": "Finance"}
 
 
 def guru_records(
-    memberships: dict[str, list[str]] | None = None, members: dict[str, str] = GURU_MEMBERS
+    memberships: dict[str, list[str]] | None = None,
+    members: dict[str, str] = GURU_MEMBERS,
+    group_names: dict[str, str] = GURU_GROUPS,
 ) -> FixtureSyncer:
     """`memberships`: group id → member ids (default: everyone in Engineering; Maya and Leo in Finance)."""
     memberships = memberships or {"g-eng": list(GURU_MEMBERS), "g-fin": ["maya@acme.test", "leo@acme.test"]}
@@ -166,7 +175,7 @@ def guru_records(
         Resource(resource_type="user", id=member, display_name=name, user=UserTrait(email=member.strip(), login=member))
         for member, name in members.items()
     ]
-    groups = [Resource(resource_type="group", id=gid, display_name=name) for gid, name in GURU_GROUPS.items()]
+    groups = [Resource(resource_type="group", id=gid, display_name=name) for gid, name in group_names.items()]
     entitlements = [
         Entitlement.for_resource(g.ref, "member", "assignment", f"{g.display_name} member", ["user"]) for g in groups
     ]
@@ -207,3 +216,52 @@ def finding(kind: str, connector: str, resource_type: str, resource_id: str, sta
 def correlated_org(store: BlobStore, clock: Callable[[], datetime]) -> None:
     write_snapshot(store, gusto_records(), clock)
     write_snapshot(store, guru_records(), clock)
+
+
+@dataclass
+class Org:
+    """Simulated Guru and Gusto on loopback ports, and a DEST to sync them into with the CLI."""
+
+    guru: GuruSimulator
+    gusto: GustoSimulator
+    out: Path
+    credentials: Path
+
+    def sync(self) -> None:
+        assert main(["sync", "guru", "--out", str(self.out)]) == 0
+        assert main(["sync", "gusto", "--credentials", str(self.credentials), "--out", str(self.out)]) == 0
+
+
+def simulated_org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    """For a fixture: the simulators served and the CLI's environment pointing at them."""
+    guru, gusto = GuruSimulator(members=30, groups=5), GustoSimulator(employees=12, contractors=3, admins=3)
+    credentials = tmp_path / "gusto.json"
+    credentials.write_text(json.dumps(gusto.issue_credentials()))
+    monkeypatch.setenv("GURU_USER_EMAIL", guru.ADMIN_EMAIL)
+    monkeypatch.setenv("GURU_API_TOKEN", guru.ADMIN_TOKEN)
+    monkeypatch.delenv("PROVISION_QUEUE_URL", raising=False)
+    with guru.serve() as guru_root, gusto.serve() as gusto_root:
+        monkeypatch.setenv("GURU_BASE_URL", f"{guru_root}/api/v1")
+        monkeypatch.setenv("GUSTO_BASE_URL", gusto_root)
+        yield Org(guru, gusto, tmp_path / "dest", credentials)
+
+
+def start(out: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    capsys.readouterr()
+    assert main(["review", "start", "--out", out, *extra]) == 0
+    campaign_id = capsys.readouterr().out.strip()
+    assert campaign_id.count("-") == 1 and "T" in campaign_id
+    return campaign_id
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue())
+    return path

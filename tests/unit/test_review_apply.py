@@ -177,9 +177,9 @@ def test_unknown_items_changed_rows_and_bad_decisions_are_each_one_line(store, c
     problems = refused(store, campaign, clock, write_decisions(tmp_path / "d.csv", rows))
     assert problems == [
         "line 2: decision 'remove' is not keep, revoke or empty",
-        f"line {len(rows) + 1}: item {rows[3]['item_id']} appears again (first on line 5)",
         f"line 3: item 0123456789abcdef is not in campaign {campaign.campaign_id}",
         f"line 4: item {rows[2]['item_id']} differs from the campaign's items.csv in account_name, account_status",
+        f"line {len(rows) + 1}: item {rows[3]['item_id']} appears again (first on line 5)",
     ]
 
 

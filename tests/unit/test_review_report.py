@@ -198,7 +198,8 @@ def test_evidence_html_is_self_contained_with_a_chart(store, applied, clock) -> 
         ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T11:00:00Z", False, "verified"),
         ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T11:00:00Z", True, "not_removed"),
         ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T09:59:59Z", True, "pending"),  # started before the change
-        ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T10:00:00.500Z", True, "not_removed"),
+        ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T10:00:00.500Z", True, "pending"),  # the same second
+        ("revoke", "2026-03-02T10:00:00Z", True, "2026-03-02T10:00:01Z", True, "not_removed"),
         ("revoke", None, True, "2026-03-02T11:00:00Z", True, "pending"),  # still queued
         ("keep", None, False, "2026-03-02T11:00:00Z", True, "kept"),
         ("keep", None, True, "2026-03-02T11:00:00Z", False, "removed_elsewhere"),

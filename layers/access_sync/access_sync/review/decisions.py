@@ -106,26 +106,28 @@ def verify_items(store: BlobStore, campaign: Campaign) -> None:
         )
 
 
-def _changed_columns(store: BlobStore, campaign: Campaign, path: Path, changed: dict[str, int]) -> list[str]:
-    """`line N: item X differs …` for up to DETAILED_CHANGES changed rows, naming the columns."""
+def _changed_columns(
+    store: BlobStore, campaign: Campaign, path: Path, changed: dict[str, int]
+) -> tuple[list[tuple[int, str]], str | None]:
+    """(line, `item X differs … in <columns>`) for up to DETAILED_CHANGES changed rows, and a line counting the
+    rest, if any."""
     wanted = dict(sorted(changed.items(), key=lambda entry: entry[1])[:DETAILED_CHANGES])
     original: dict[str, Item] = {}
     with read_items(store, items_key(campaign.campaign_id)) as rows:
         for _, item in rows:
             if isinstance(item, Item) and item.item_id in wanted:
                 original[item.item_id] = item
-    lines = []
+    found = []
     with open_decisions(path) as rows:
         for line, item in rows:
             if isinstance(item, Item) and wanted.get(item.item_id) == line:
                 before = original[item.item_id].fixed()
                 differ = [name for name, now, was in zip(FIXED, item.fixed(), before, strict=True) if now != was]
-                lines.append(
-                    f"line {line}: item {item.item_id} differs from the campaign's items.csv in {', '.join(differ)}"
+                found.append(
+                    (line, f"item {item.item_id} differs from the campaign's items.csv in {', '.join(differ)}")
                 )
-    if len(changed) > len(wanted):
-        lines.append(f"{len(changed) - len(wanted)} more rows differ from the campaign's items.csv")
-    return lines
+    rest = len(changed) - len(wanted)
+    return found, f"{rest} more rows differ from the campaign's items.csv" if rest else None
 
 
 def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: dict[str, str]) -> Tally:
@@ -149,11 +151,15 @@ def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: d
             packed = check.expected.pop(item.item_id, None)
             if packed is not None and packed >> 32 != item.fingerprint():
                 changed[item.item_id] = packed & 0xFFFFFFFF
-    unknown = sorted((packed & 0xFFFFFFFF, item) for item, packed in check.expected.items())
-    problems = [f"line {line}: {text}" for line, text in sorted(check.problems)]
-    problems += [f"line {line}: item {item[:40]} is not in campaign {campaign.campaign_id}" for line, item in unknown]
+    found = check.problems + [
+        (packed & 0xFFFFFFFF, f"item {item[:40]} is not in campaign {campaign.campaign_id}")
+        for item, packed in check.expected.items()
+    ]
+    rest = None
     if changed:
-        problems += _changed_columns(store, campaign, path, changed)
+        differing, rest = _changed_columns(store, campaign, path, changed)
+        found += differing
+    problems = [f"line {line}: {text}" for line, text in sorted(found)] + ([rest] if rest else [])
     if problems:
         raise DecisionsRefused(path.name, problems)
     return check.tally

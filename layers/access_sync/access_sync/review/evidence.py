@@ -20,7 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -44,6 +44,12 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _latest_instant(text: str) -> datetime:
+    """The latest moment a time written to the second can stand for: outcomes are stamped to the second."""
+    instant = _instant(text)
+    return instant if instant.microsecond or "." in text else instant + timedelta(seconds=1)
+
+
 class _Newest(NamedTuple):
     snapshot: SnapshotUsed
     newer: bool  # newer than the snapshot the campaign reviewed
@@ -61,8 +67,8 @@ def verification(
         return "pending"
     if not present:
         return "verified"
-    changed_at = outcome.completed_at if outcome else None
-    if changed_at and _instant(newest.snapshot.started_at) > _instant(changed_at):
+    # Still there is only a failure once the snapshot surely began after the change; until then it may predate it.
+    if outcome and _instant(newest.snapshot.started_at) >= _latest_instant(outcome.completed_at):
         return "not_removed"
     return "pending"
 
@@ -238,7 +244,8 @@ def _newest(store: BlobStore, campaign: Campaign, wanted: dict[str, set[str]]) -
             continue
         grants = wanted.get(connector, set())
         present = {grant["id"] for grant in reader.records("grants") if grant["id"] in grants} if grants else set()
-        newer = reader.manifest.sync_id != reviewed.sync_id and _instant(reader.manifest.started_at) > _instant(
+        # One sync per connector runs at a time, so another latest snapshot began after the reviewed one ended.
+        newer = reader.manifest.sync_id != reviewed.sync_id and _instant(reader.manifest.started_at) >= _instant(
             reviewed.started_at
         )
         found[connector] = _Newest(snapshot_used(store, reader, ["verification"]), newer, present)

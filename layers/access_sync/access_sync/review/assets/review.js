@@ -151,12 +151,12 @@
     var findings = r[FINDINGS] ? r[FINDINGS].split(";").map(function (x) { return tag(humanize(x), "bad"); }).join("") : "";
     return '<tr data-i="' + k + '" class="' + (d === 2 ? "is-revoke" : d === 1 ? "is-keep" : "") + '">' +
       '<td><div class="primary-line">' + esc(r[NAME]) + '</div><div class="sub">' + esc(r[EMAIL] || r[ACCOUNT]) + "</div></td>" +
-      "<td>" + tag(r[CONNECTOR], "", " tag--connector") + '<span class="primary-line">' + esc(e[1]) + "</span>" +
-      '<div class="sub">' + esc(e[2]) + "</div></td>" +
+      '<td><div class="primary-line">' + esc(e[1]) + '</div><div class="sub">' + tag(r[CONNECTOR], "", " tag--connector") +
+      esc(e[2]) + "</div></td>" +
       "<td>" + tag(r[STATUS] || "unknown", r[STATUS] === "disabled" ? "warn" : "") +
       tag(PERSON_LABELS[r[PERSON]] || humanize(r[PERSON]), PERSON_TONE[r[PERSON]] || "") + "</td>" +
       "<td>" + (findings || '<span class="sub">None</span>') + "</td>" +
-      '<td class="sub">' + (esc(r[REVIEWER]) || "—") + "</td>" +
+      '<td class="sub reviewer">' + (esc(r[REVIEWER]) || "—") + "</td>" +
       '<td><div class="decide" role="group" aria-label="Decision for ' + label + '">' +
       '<button type="button" data-d="1" aria-pressed="' + (d === 1) + '">Keep</button>' +
       '<button type="button" data-d="2" aria-pressed="' + (d === 2) + '">Revoke</button></div></td>' +
