@@ -11,22 +11,19 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from access_sync.cli.main import main
 from access_sync.models import ids
 from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
-from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.stores.blob import BlobStore
-from access_sync.sync.connector import SyncContext
-from access_sync.sync.engine import run_sync
+from access_sync_dev.fixture_syncer import FixtureSyncer, write_snapshot
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
 
@@ -34,36 +31,6 @@ COMPANY = "c0ffee00-0000-4000-8000-000000000001"
 ADMIN = ids.entitlement_id("company", COMPANY, "admin")
 ENGINEERING = ids.entitlement_id("group", "g-eng", "member")
 FINANCE = ids.entitlement_id("group", "g-fin", "member")
-
-
-class _NoState(BaseModel):
-    pass
-
-
-@dataclass
-class FixtureSyncer:
-    """A connector that writes the records it was given, so that tests get snapshots in the engine's format."""
-
-    name: str
-    resource_types: list[ResourceType]
-    resources: Sequence[Resource]
-    entitlements: Sequence[Entitlement]
-    grants: Iterable[Grant] = ()
-    state_model: type[_NoState] = field(default=_NoState)
-    base_url: str = "fixture://"
-    requests: int = 0
-
-    def sync(self, ctx: SyncContext[_NoState]) -> bool:
-        for resource in self.resources:
-            ctx.sink.resource(resource)
-        for entitlement in self.entitlements:
-            ctx.sink.entitlement(entitlement)
-        for grant in self.grants:
-            ctx.sink.grant(grant)
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 class Clock:
@@ -75,10 +42,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-def write_snapshot(store: BlobStore, syncer: FixtureSyncer, clock: Callable[[], datetime]) -> SyncResult:
-    return run_sync(syncer, store, SyncEvent(connector=syncer.name, trigger="test"), clock=clock)
 
 
 def employee(

@@ -14,8 +14,8 @@ import pytest
 
 from access_sync.models.provisioning import ProvisioningOutcome
 from access_sync.review.apply import ApplyOptions, CarryOut, apply_decisions
-from access_sync.review.evidence import verification
-from access_sync.review.records import Campaign
+from access_sync.review.evidence import Outcome, _Newest, verification
+from access_sync.review.records import Campaign, SnapshotUsed
 from access_sync.review.report import write_report
 from access_sync.review.start import CampaignRequest, start_campaign
 from access_sync.snapshot.layout import iso_now
@@ -206,26 +206,7 @@ def test_evidence_html_is_self_contained_with_a_chart(store, applied, clock) -> 
     ],
 )
 def test_verification_states(decision, completed_at, newer, started_at, present, state) -> None:
-    from access_sync.review.campaigns import Decided
-    from access_sync.review.evidence import _Newest
-    from access_sync.review.records import Application, DecisionsFile, SnapshotUsed
-
-    application = Application(
-        apply_id="a",
-        campaign_id="c",
-        applied_by="x",
-        applied_at="2026-03-02T09:00:00Z",
-        mode="carried_out",
-        decisions_file=DecisionsFile(name="d.csv", sha256="0", rows=1),
-        counts={},
-    )
-    outcome = (
-        ProvisioningOutcome(
-            request_id="r", connector="guru", action="revoke", status="succeeded", message="", completed_at=completed_at
-        )
-        if completed_at
-        else None
-    )
+    outcome = Outcome("succeeded", "", completed_at, 1) if completed_at else None
     snapshot = SnapshotUsed(
         connector="guru",
         sync_id="s",
@@ -235,5 +216,4 @@ def test_verification_states(decision, completed_at, newer, started_at, present,
         manifest_sha256="0",
         used_for=["verification"],
     )
-    newest = _Newest(snapshot, newer, set())
-    assert verification(Decided(decision, "", application), outcome, newest, present) == state
+    assert verification(decision, outcome, _Newest(snapshot, newer), present) == state

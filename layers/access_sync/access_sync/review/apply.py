@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from access_sync.models.provisioning import ProvisioningOutcome
-from access_sync.review.campaigns import applications, earlier_decisions, load_campaign
+from access_sync.review.campaigns import applications, applied_decisions, load_campaign
 from access_sync.review.decisions import Tally, check_decisions, decided_rows, file_sha256, verify_items
 from access_sync.review.items import Item
 from access_sync.review.layout import application_key, applied_decisions_key, request_id
@@ -98,7 +98,7 @@ def apply_decisions(
     """Checks the file (DecisionsRefused: nothing applied), then carries out every revoke once."""
     campaign = load_campaign(store, campaign_id)
     verify_items(store, campaign)
-    tally = check_decisions(store, campaign, path, earlier_decisions(store, campaign_id))
+    tally = check_decisions(store, campaign, path, applied_decisions(store, campaign_id))
     if options.dry_run:
         for item in decided_rows(path):
             if item.decision == "revoke":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from access_sync.errors import ConfigurationError
+from access_sync.review.campaigns import AppliedDecisions, item_key
 from access_sync.review.items import DECISIONS, FIXED, CsvProblem, Item, parse_rows, read_items
 from access_sync.review.layout import items_key
 from access_sync.review.records import Campaign
@@ -53,26 +54,30 @@ class Tally:
 
 @dataclass
 class _Check:
-    name: str
-    earlier: dict[str, str]
+    campaign_id: str
+    earlier: AppliedDecisions
     problems: list[tuple[int, str]] = field(default_factory=list)
-    expected: dict[str, int] = field(default_factory=dict)  # item_id → fingerprint << 32 | line
+    expected: dict[int, int] = field(default_factory=dict)  # item key → fingerprint << 32 | line
     tally: Tally = field(default_factory=Tally)
 
     def row(self, line: int, item: Item) -> None:
         decision = item.decision.strip().lower()
         if decision not in ("", *DECISIONS):
             self.problems.append((line, f"decision {item.decision[:20]!r} is not keep, revoke or empty"))
-        if item.item_id in self.expected:
-            first = self.expected[item.item_id] & 0xFFFFFFFF
-            self.problems.append((line, f"item {item.item_id[:40]} appears again (first on line {first})"))
+        key = item_key(item.item_id)
+        if key < 0:
+            self.problems.append((line, f"item {item.item_id[:40]} is not in campaign {self.campaign_id}"))
             return
-        before = self.earlier.get(item.item_id)
+        if key in self.expected:
+            first = self.expected[key] & 0xFFFFFFFF
+            self.problems.append((line, f"item {item.item_id} appears again (first on line {first})"))
+            return
+        before = self.earlier.decision(item.item_id)
         if before and decision and decision != before:
             self.problems.append(
                 (line, f"item {item.item_id} was already applied as {before}; an applied decision cannot be changed")
             )
-        self.expected[item.item_id] = item.fingerprint() << 32 | line
+        self.expected[key] = item.fingerprint() << 32 | line
         self.tally.add(decision if decision in DECISIONS else "")
 
 
@@ -130,9 +135,9 @@ def _changed_columns(
     return found, f"{rest} more rows differ from the campaign's items.csv" if rest else None
 
 
-def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: dict[str, str]) -> Tally:
+def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: AppliedDecisions) -> Tally:
     """Raises DecisionsRefused listing every problem; returns the counts of a file that fits."""
-    check = _Check(path.name, earlier)
+    check = _Check(campaign.campaign_id, earlier)
     try:
         with open_decisions(path) as rows:
             for line, item in rows:
@@ -148,12 +153,12 @@ def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: d
         for _, item in items:
             if not isinstance(item, Item):
                 raise ConfigurationError(f"items.csv of campaign {campaign.campaign_id} is damaged: {item.message}.")
-            packed = check.expected.pop(item.item_id, None)
+            packed = check.expected.pop(item_key(item.item_id), None)
             if packed is not None and packed >> 32 != item.fingerprint():
                 changed[item.item_id] = packed & 0xFFFFFFFF
     found = check.problems + [
-        (packed & 0xFFFFFFFF, f"item {item[:40]} is not in campaign {campaign.campaign_id}")
-        for item, packed in check.expected.items()
+        (packed & 0xFFFFFFFF, f"item {key:016x} is not in campaign {campaign.campaign_id}")
+        for key, packed in check.expected.items()
     ]
     rest = None
     if changed:

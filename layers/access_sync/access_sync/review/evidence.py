@@ -26,10 +26,17 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from access_sync.models.provisioning import ProvisioningOutcome
-from access_sync.review.campaigns import Decided, applications, applied_decisions, load_campaign
+from access_sync.review.campaigns import (
+    DECISION_CODES,
+    DECISION_NAMES,
+    AppliedDecisions,
+    applied_decisions,
+    item_key,
+    load_campaign,
+)
 from access_sync.review.decisions import verify_items
 from access_sync.review.items import Item, read_items
-from access_sync.review.layout import items_key, outcome_key, request_id
+from access_sync.review.layout import item_id, items_key, outcome_key, request_id
 from access_sync.review.records import Application, Campaign, SnapshotUsed
 from access_sync.review.start import snapshot_used
 from access_sync.snapshot.layout import iso_now
@@ -53,15 +60,24 @@ def _latest_instant(text: str) -> datetime:
 class _Newest(NamedTuple):
     snapshot: SnapshotUsed
     newer: bool  # newer than the snapshot the campaign reviewed
-    present: set[str]  # decided grant ids it still has
 
 
-def verification(
-    decided: Decided | None, outcome: ProvisioningOutcome | None, newest: _Newest | None, present: bool
-) -> str:
-    if decided is None or newest is None:
+class Outcome(NamedTuple):
+    """What the report keeps of a provisioning outcome (one per revoke, so small)."""
+
+    status: str
+    message: str
+    completed_at: str
+    attempts: int
+
+
+PRESENT = 4  # the bit of AppliedDecisions.codes that marks a grant the newest snapshot still has
+
+
+def verification(decision: str, outcome: Outcome | None, newest: _Newest | None, present: bool) -> str:
+    if not decision or newest is None:
         return ""
-    if decided.decision == "keep":
+    if decision == "keep":
         return "kept" if present else "removed_elsewhere"
     if not newest.newer:
         return "pending"
@@ -75,13 +91,17 @@ def verification(
 
 @dataclass
 class Summary:
+    """The counts, and the items a person must look at: every manual task (Gusto admins: a handful) and the
+    first LISTED_MAX exceptions and decided items (all of them are in evidence.json)."""
+
     items: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
     verification: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     manual_tasks: list[dict[str, Any]] = field(default_factory=list)
-    exceptions: list[dict[str, Any]] = field(default_factory=list)  # not_removed, failed, removed_elsewhere
-    decided: list[dict[str, Any]] = field(default_factory=list)  # the first LISTED_MAX decided items
+    exceptions: int = 0  # not removed, removed elsewhere, failed or rejected
+    listed_exceptions: list[dict[str, Any]] = field(default_factory=list)
+    decided: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,23 +110,25 @@ class Summary:
             "verification": {name: self.verification[name] for name in VERIFICATION_STATES},
             "outcomes": dict(sorted(self.outcomes.items())),
             "manual_tasks": len(self.manual_tasks),
-            "exceptions": len(self.exceptions),
+            "exceptions": self.exceptions,
         }
 
     def count(self, entry: dict[str, Any]) -> None:
+        decision, state = entry["decision"], entry["verification"]
+        status = (entry["outcome"] or {}).get("status") or ("queued" if decision == "revoke" else "")
         self.items += 1
-        self.decisions[entry["decision"] or "undecided"] += 1
-        if entry["verification"]:
-            self.verification[entry["verification"]] += 1
-        if entry["decision"] == "revoke":
-            self.outcomes[(entry["outcome"] or {}).get("status", "queued")] += 1
-        if (entry["outcome"] or {}).get("status") == "unsupported":
+        self.decisions[decision or "undecided"] += 1
+        if state:
+            self.verification[state] += 1
+        if status:
+            self.outcomes[status] += 1
+        if status == "unsupported":
             self.manual_tasks.append(entry)
-        elif entry["verification"] in ("not_removed", "removed_elsewhere") or (entry["outcome"] or {}).get(
-            "status"
-        ) in ("failed", "rejected"):
-            self.exceptions.append(entry)
-        if entry["decision"] and len(self.decided) < LISTED_MAX:
+        elif state in ("not_removed", "removed_elsewhere") or status in ("failed", "rejected"):
+            self.exceptions += 1
+            if len(self.listed_exceptions) < LISTED_MAX:
+                self.listed_exceptions.append(entry)
+        if decision and len(self.decided) < LISTED_MAX:
             self.decided.append(entry)
 
 
@@ -118,12 +140,15 @@ class Evidence:
     generated_at: str
     generated_by: str
     snapshots: list[dict[str, Any]]
-    applications: list[Application]
+    applied: AppliedDecisions
     summary: Summary
     store: BlobStore
-    decided: dict[str, Decided]
-    outcomes: dict[str, ProvisioningOutcome]
+    outcomes: dict[int, Outcome]
     newest: dict[str, _Newest]
+
+    @property
+    def applications(self) -> list[Application]:
+        return self.applied.applications
 
     def items(self) -> Iterator[dict[str, Any]]:
         with read_items(self.store, items_key(self.campaign.campaign_id)) as rows:
@@ -132,11 +157,12 @@ class Evidence:
                     yield self._entry(item)
 
     def _entry(self, item: Item) -> dict[str, Any]:
-        decided = self.decided.get(item.item_id)
-        outcome = self.outcomes.get(item.item_id)
+        key = item_key(item.item_id)
+        code = self.applied.codes.get(key, 0)
+        decision = DECISION_NAMES[code & 3]
+        application = self.applied.applications[code >> 3] if decision else None
+        outcome = self.outcomes.get(key)
         newest = self.newest.get(item.connector)
-        present = newest is not None and item.grant_id in newest.present
-        application = decided.application if decided else None
         return {
             "item_id": item.item_id,
             "connector": item.connector,
@@ -149,19 +175,15 @@ class Evidence:
             "resource_name": item.resource_name,
             "findings": item.findings,
             "reviewer": item.reviewer,
-            "decision": decided.decision if decided else "",
-            "comment": decided.comment if decided else "",
+            "decision": decision,
+            "comment": self.applied.comments.get(key, ""),
             "apply_id": application.apply_id if application else None,
             "applied_by": application.applied_by if application else None,
             "applied_at": application.applied_at if application else None,
-            "request_id": request_id(self.campaign.campaign_id, item.item_id)
-            if decided and decided.decision == "revoke"
-            else None,
-            "outcome": outcome.model_dump(include={"status", "message", "completed_at", "attempts"})
-            if outcome
-            else None,
-            "verification": verification(decided, outcome, newest, present),
-            "checked_against": newest.snapshot.sync_id if newest and decided else None,
+            "request_id": request_id(self.campaign.campaign_id, item.item_id) if decision == "revoke" else None,
+            "outcome": outcome._asdict() if outcome else None,
+            "verification": verification(decision, outcome, newest, bool(code & PRESENT)),
+            "checked_against": newest.snapshot.sync_id if newest and decision else None,
         }
 
     def header(self) -> dict[str, Any]:
@@ -208,14 +230,15 @@ def _manual_task(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outcome(store: BlobStore, campaign_id: str, item: str) -> ProvisioningOutcome | None:
+def _outcome(store: BlobStore, campaign_id: str, item: str) -> Outcome | None:
     raw = store.get_bytes(outcome_key(request_id(campaign_id, item)))
     if raw is None:
         return None
     try:
-        return ProvisioningOutcome.model_validate_json(raw)
+        outcome = ProvisioningOutcome.model_validate_json(raw)
     except ValidationError:
         return None
+    return Outcome(outcome.status, outcome.message, outcome.completed_at, outcome.attempts)
 
 
 def _snapshots_with_integrity(store: BlobStore, campaign: Campaign, newest: dict[str, _Newest]) -> list[dict[str, Any]]:
@@ -235,47 +258,52 @@ def _snapshots_with_integrity(store: BlobStore, campaign: Campaign, newest: dict
     return listed
 
 
-def _newest(store: BlobStore, campaign: Campaign, wanted: dict[str, set[str]]) -> dict[str, _Newest]:
+def _newest(store: BlobStore, campaign: Campaign, applied: AppliedDecisions) -> dict[str, _Newest]:
+    """The newest snapshot of each reviewed connector; marks (PRESENT) every decided grant it still has."""
     found = {}
     for connector in campaign.connectors:
         reader = SnapshotReader.latest(store, connector)
         reviewed = campaign.snapshot_for(connector)
         if reader is None or reviewed is None:
             continue
-        grants = wanted.get(connector, set())
-        present = {grant["id"] for grant in reader.records("grants") if grant["id"] in grants} if grants else set()
+        if applied.codes:
+            for grant in reader.records("grants"):
+                key = item_key(item_id(grant["id"]))
+                if key in applied.codes:
+                    applied.codes[key] |= PRESENT
         # One sync per connector runs at a time, so another latest snapshot began after the reviewed one ended.
         newer = reader.manifest.sync_id != reviewed.sync_id and _instant(reader.manifest.started_at) >= _instant(
             reviewed.started_at
         )
-        found[connector] = _Newest(snapshot_used(store, reader, ["verification"]), newer, present)
+        found[connector] = _Newest(snapshot_used(store, reader, ["verification"]), newer)
     return found
+
+
+def _revoked_items(store: BlobStore, campaign_id: str, applied: AppliedDecisions) -> Iterator[str]:
+    with read_items(store, items_key(campaign_id)) as rows:
+        for _, item in rows:
+            if isinstance(item, Item) and applied.codes.get(item_key(item.item_id), 0) & 3 == DECISION_CODES["revoke"]:
+                yield item.item_id
 
 
 def build_evidence(store: BlobStore, campaign_id: str, operator: str, now: datetime) -> Evidence:
     campaign = load_campaign(store, campaign_id)
     verify_items(store, campaign)
-    decided = applied_decisions(store, campaign_id)
-    wanted: dict[str, set[str]] = {}
-    with read_items(store, items_key(campaign_id)) as rows:
-        for _, item in rows:
-            if isinstance(item, Item) and item.item_id in decided:
-                wanted.setdefault(item.connector, set()).add(item.grant_id)
+    applied = applied_decisions(store, campaign_id)
     outcomes = {
-        item: outcome
-        for item, entry in decided.items()
-        if entry.decision == "revoke" and (outcome := _outcome(store, campaign_id, item)) is not None
+        item_key(item): outcome
+        for item in _revoked_items(store, campaign_id, applied)
+        if (outcome := _outcome(store, campaign_id, item)) is not None
     }
-    newest = _newest(store, campaign, wanted)
+    newest = _newest(store, campaign, applied)
     evidence = Evidence(
         campaign=campaign,
         generated_at=iso_now(now),
         generated_by=operator,
         snapshots=_snapshots_with_integrity(store, campaign, newest),
-        applications=applications(store, campaign_id),
+        applied=applied,
         summary=Summary(),
         store=store,
-        decided=decided,
         outcomes=outcomes,
         newest=newest,
     )

@@ -216,8 +216,8 @@ def evidence_html(evidence: Evidence) -> str:
         + table(
             "Exceptions: not removed, removed elsewhere, failed",
             ITEM_COLUMNS,
-            summary.exceptions[:LISTED_MAX],
-            len(summary.exceptions),
+            summary.listed_exceptions,
+            summary.exceptions,
         )
         + table(
             "Decided items", ITEM_COLUMNS, summary.decided, counts["decisions"]["revoke"] + counts["decisions"]["keep"]

@@ -33,6 +33,7 @@ DECIDED = ("decision", "comment")
 FIXED = COLUMNS[: -len(DECIDED)]
 DECISIONS = ("keep", "revoke")
 FINDINGS_SEPARATOR = ";"
+ITEM_ID_LENGTH = 16
 
 
 class Item(NamedTuple):

@@ -30,6 +30,7 @@ class Person(NamedTuple):
 
 
 NO_PERSON = Person("no_person", "")
+AMBIGUOUS = Person("ambiguous", "")
 
 
 class Override(NamedTuple):
@@ -53,7 +54,8 @@ def person_status(record: dict[str, Any], today: date) -> PersonStatus:
 @dataclass
 class PersonIndex:
     people: dict[str, Person] = field(default_factory=dict)  # "<type>:<id>" → person
-    by_address: dict[str, tuple[str, ...]] = field(default_factory=dict)  # address → person keys
+    # address → the key of the one person with it, or a tuple of keys when several share it
+    by_address: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)  # "<connector>:<type>:<id>" → override
 
     def status_of(self, connector: str, account: dict[str, Any]) -> Person:
@@ -64,13 +66,22 @@ class PersonIndex:
             return self.people.get(override.person or "", NO_PERSON)
         if connector == "gusto":
             return self.people.get(key, NO_PERSON)
-        addresses = {normalise(account.get("id")), normalise((account.get("user") or {}).get("email"))}
-        matches = {person for address in addresses if address for person in self.by_address.get(address, ())}
+        matches: set[str] = set()
+        for address in {normalise(account.get("id")), normalise((account.get("user") or {}).get("email"))}:
+            found = self.by_address.get(address, ())
+            matches.update((found,) if isinstance(found, str) else found)
         if not matches:
             return NO_PERSON
         if len(matches) > 1:
-            return Person("ambiguous", "")
+            return AMBIGUOUS
         return self.people[matches.pop()]
+
+    def add_address(self, address: str, key: str) -> None:
+        known = self.by_address.get(address)
+        if known is None:
+            self.by_address[address] = key
+        elif known != key:
+            self.by_address[address] = (*((known,) if isinstance(known, str) else known), key)
 
 
 def _addresses(record: dict[str, Any]) -> set[str]:
@@ -81,9 +92,12 @@ def _addresses(record: dict[str, Any]) -> set[str]:
 
 
 def person_index(gusto: SnapshotReader, today: date, overrides: dict[str, Override] | None = None) -> PersonIndex:
-    """One pass over Gusto's resources: people, their addresses, and each manager's address."""
+    """One pass over Gusto's resources: people, their addresses, and each manager's address.
+
+    Until the pass ends a person's `reviewer` holds the manager's uuid; people with the same status and
+    reviewer then share one Person, which keeps 100,000 people in a few tens of megabytes.
+    """
     index = PersonIndex(overrides=overrides or {})
-    managers: dict[str, str] = {}  # person key → manager uuid
     manager_address: dict[str, str] = {}  # employee uuid → work_email, else email
     for record in gusto.records("resources"):
         if record["resource_type"] not in PERSON_TYPES:
@@ -94,13 +108,13 @@ def person_index(gusto: SnapshotReader, today: date, overrides: dict[str, Overri
             address = (profile.get("work_email") or profile.get("email") or "").strip()
             if address:
                 manager_address[record["id"]] = address
-            if profile.get("manager_uuid"):
-                managers[key] = str(profile["manager_uuid"])
-        index.people[key] = Person(person_status(record, today), "")
+        index.people[key] = Person(person_status(record, today), str(profile.get("manager_uuid") or ""))
         for address in _addresses(record):
-            index.by_address[address] = (*index.by_address.get(address, ()), key)
-    for key, manager in managers.items():
-        index.people[key] = index.people[key]._replace(reviewer=manager_address.get(manager, ""))
+            index.add_address(address, key)
+    shared: dict[Person, Person] = {}
+    for key, person in index.people.items():
+        resolved = Person(person.status, manager_address.get(person.reviewer, ""))
+        index.people[key] = shared.setdefault(resolved, resolved)
     return index
 
 

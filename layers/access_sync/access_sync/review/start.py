@@ -38,7 +38,7 @@ class _Entitlement(NamedTuple):
 
 class _Account(NamedTuple):
     name: str
-    email: str
+    email: str | None  # None: the same as the account's id (as for Guru members), kept once
     status: str
     person: Person | None
 
@@ -120,9 +120,10 @@ class _ConnectorItems:
         self.accounts: dict[str, _Account] = {}
         for record in reader.records("resources"):
             person = people.status_of(self.connector, record) if people and record.get("user") else None
+            email = str((record.get("user") or {}).get("email") or "")
             self.accounts[ids.resource_key(record["resource_type"], record["id"])] = _Account(
-                sys.intern(str(record.get("display_name") or record["id"])),
-                str((record.get("user") or {}).get("email") or ""),
+                str(record.get("display_name") or record["id"]),
+                None if email == record["id"] else email,
                 sys.intern(str(record.get("status") or "")),
                 person,
             )
@@ -146,7 +147,7 @@ class _ConnectorItems:
                     connector=self.connector,
                     account_id=key,
                     account_name=account.name,
-                    account_email=account.email,
+                    account_email=principal["id"] if account.email is None else account.email,
                     account_status=account.status,
                     person_status=person.status if person else "",
                     entitlement_id=grant["entitlement"],
