@@ -22,6 +22,7 @@ from access_sync.observability import logger
 from access_sync.snapshot.diff import SnapshotDiff, diff_snapshots
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.s3 import S3BlobStore, s3_client
+from access_sync_dev.demo_review import run_review
 from access_sync_dev.local_aws import LocalStack, local_aws
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
 from access_sync_sim.guru import GuruSimulator
@@ -153,23 +154,12 @@ def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
 
 
 def provision_through_queue(stack: LocalStack, bodies: list[str], log: TextIO) -> list[dict[str, Any]]:
-    """Sends the requests to the queue, hands the received batch to the ProvisioningFunction as Lambda's
-    SQS poller would, and deletes what the handler did not report as failed."""
+    """Sends the requests to the queue, has the ProvisioningFunction carry them out, and returns every outcome."""
     sqs = stack.client("sqs")
     queue = stack.queue_url()
     for body in bodies:
         sqs.send_message(QueueUrl=queue, MessageBody=body)
-    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1)[
-        "Messages"
-    ]
-    event = {"Records": [sqs_record(message) for message in received]}
-    handler = load_handler_module("provisioning").handler
-    with lambda_output(log):
-        response = handler(event, LocalLambdaContext(function_name="provisioning"))
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    for message in received:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    deliver_queued(stack, log)
     results = []
     store = S3BlobStore(stack.bucket)
     for key in sorted(store.list_keys("provisioning/results/")):
@@ -177,6 +167,27 @@ def provision_through_queue(stack: LocalStack, bodies: list[str], log: TextIO) -
         if raw:
             results.append(json.loads(raw))
     return results
+
+
+def deliver_queued(stack: LocalStack, log: TextIO) -> int:
+    """Hands the queue's messages to the ProvisioningFunction in batches, as Lambda's SQS poller would, and
+    deletes what the handler did not report as failed; returns how many it handed over."""
+    sqs = stack.client("sqs")
+    queue = stack.queue_url()
+    handler = load_handler_module("provisioning").handler
+    handed = 0
+    while received := sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+    ).get("Messages", []):
+        event = {"Records": [sqs_record(message) for message in received]}
+        with lambda_output(log):
+            response = handler(event, LocalLambdaContext(function_name="provisioning"))
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        for message in received:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        handed += len(received)
+    return handed
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
@@ -290,12 +301,22 @@ def run_demo(out: Path) -> int:
             for line in change_lines(diff_snapshots(before, after), after):
                 print(line)
 
+        section("4. Access review: decide, carry out through the queue, prove it")
+
+        def sync_all() -> None:
+            for name in ("guru", "gusto"):
+                invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)
+
+        campaign_id = run_review(stack, out, log, lambda: deliver_queued(stack, log), sync_all)
+
         section("Results")
         copied = stack.download("", str(out))
         print(f"  {copied} files copied from s3://{stack.bucket} to {out}/")
         print(f"  latest snapshots: {out}/snapshots/connector=<guru|gusto>/latest.json")
         print(f"  provisioning outcomes: {out}/provisioning/results/")
         print(f"  Lambda logs and metrics (JSON lines): {log_path}")
+        print(f"  review page (open in a browser): {out}/reviews/{campaign_id}/review.html")
+        print(f"  review evidence: {out}/reviews/{campaign_id}/evidence.html (and evidence.json)")
         print(f"  try:  zcat {out}/{first['guru']['snapshot']}/grants.jsonl.gz | head -3")
     return 0
 

@@ -56,16 +56,21 @@ def _bar(y: int, title: str, counts: dict[str, int], segments: Sequence[tuple[st
     return "".join(parts)
 
 
-def _legend(y: int, segments: Iterable[tuple[str, str]], counts: dict[str, int]) -> str:
-    parts, x = [], LABEL_WIDTH
+def _legend(y: int, segments: Iterable[tuple[str, str]], counts: dict[str, int]) -> tuple[str, int]:
+    """The legend under a bar, wrapped to the bar's width; returns it and the height it takes."""
+    parts, x, line = [], LABEL_WIDTH, 0
     for state, colour in segments:
         text = f"{label(state)} {counts.get(state, 0):,}"
+        width = 24 + 6.5 * len(text)  # about 6.5 px per character at the legend's size
+        if x + width > LABEL_WIDTH + BAR_WIDTH and x > LABEL_WIDTH:
+            x, line = LABEL_WIDTH, line + 1
+        top = y + 16 * line
         parts.append(
-            f'<rect x="{x}" y="{y}" width="10" height="10" rx="2" fill="{colour}"></rect>'
-            f'<text x="{x + 14}" y="{y + 9}" class="legend">{esc(text)}</text>'
+            f'<rect x="{x}" y="{top}" width="10" height="10" rx="2" fill="{colour}"></rect>'
+            f'<text x="{x + 14}" y="{top + 9}" class="legend">{esc(text)}</text>'
         )
-        x += 22 + 7 * len(text)
-    return "".join(parts)
+        x += int(width)
+    return "".join(parts), 16 * (line + 1)
 
 
 def chart(summary: dict[str, Any]) -> str:
@@ -78,9 +83,9 @@ def chart(summary: dict[str, Any]) -> str:
     )
     body, y = [], 0
     for title, counts, segments in rows:
-        body.append(_bar(y, title, counts, segments))
-        body.append(_legend(y + BAR_HEIGHT + 6, segments, counts))
-        y += BAR_HEIGHT + 34
+        legend, height = _legend(y + BAR_HEIGHT + 6, segments, counts)
+        body += [_bar(y, title, counts, segments), legend]
+        y += BAR_HEIGHT + 18 + height
     width = LABEL_WIDTH + BAR_WIDTH + 10
     return (
         f'<svg viewBox="0 0 {width} {y}" width="100%" role="img" '

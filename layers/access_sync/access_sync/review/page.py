@@ -25,7 +25,7 @@ from access_sync.stores.blob import BlobStore, BlobWriter
 PAGE_ITEM_LIMIT = 50_000
 ITEMS_SLOT = "{{ITEMS}}"
 ENTITLEMENTS_SLOT = "{{ENTITLEMENTS}}"
-_SLOT = re.compile(r"\{\{([A-Z_]+)\}\}")
+_SLOT = re.compile(r"\{\{([A-Z0-9_]+)\}\}")
 
 
 def asset(name: str) -> str:
