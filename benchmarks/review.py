@@ -111,27 +111,25 @@ def gusto(employees: int) -> FixtureSyncer:
 
 
 def findings(store: LocalBlobStore, users: int) -> None:
+    """An open finding about every 20th user, in the findings layout the review reads."""
     run_id = "20260301T000000Z-bench000"
     path = f"findings/run_date=2026-03-01/run_id={run_id}"
-    with store.open_writer(f"{path}/findings/part-00000.jsonl.gz") as raw, gzip.open(raw, "wt") as out:
-        for i in range(0, users, 20):
-            subject = {"connector": "guru", "resource_type": "user", "id": email(i)}
-            out.write(
-                json.dumps(
-                    {
-                        "id": f"leaver_with_access:guru:user:{email(i)}",
-                        "kind": "leaver_with_access",
-                        "status": "open",
-                        "subject": subject,
-                    }
-                )
-                + "\n"
-            )
-    store.put_bytes(f"{path}/manifest.json", b"{}")
-    store.put_bytes(
-        "findings/latest.json",
-        json.dumps({"run_id": run_id, "path": path, "completed_at": "2026-03-01T00:00:05Z"}).encode(),
+    lines = "".join(
+        json.dumps(
+            {
+                "id": f"leaver_with_access:guru:user:{email(i)}",
+                "kind": "leaver_with_access",
+                "status": "open",
+                "subject": {"connector": "guru", "resource_type": "user", "id": email(i)},
+            }
+        )
+        + "\n"
+        for i in range(0, users, 20)
     )
+    store.put_bytes(f"{path}/findings/part-00000.jsonl.gz", gzip.compress(lines.encode()))
+    store.put_bytes(f"{path}/manifest.json", b"{}")
+    latest = {"run_id": run_id, "path": path, "completed_at": "2026-03-01T00:00:05Z"}
+    store.put_bytes("findings/latest.json", json.dumps(latest).encode())
 
 
 def cli(argv: list[str], work: Path, name: str) -> ProcessRun:
