@@ -34,15 +34,6 @@ from benchmarks.measure import ProcessRun, run_measured
 USERS, GROUPS, GRANTS = 100_000, 2_000, 600_000
 PAGE_ITEMS = 50_000
 COMPANY = "c0ffee00-0000-4000-8000-00000000b00c"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def email(index: int) -> str:
@@ -187,15 +178,15 @@ def bench_page(work: Path) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     from access_sync.review.start import CampaignRequest, start_campaign
+    from access_sync_dev.chromium import launch
 
     store = LocalBlobStore(work / "page")
     per_group = PAGE_ITEMS // 50
     write_snapshot(store, guru(per_group * 2, 50, PAGE_ITEMS))
     campaign = start_campaign(store, CampaignRequest(None, "all", "bench"), ["guru"], datetime.now(UTC))
     page_file = store.root / "reviews" / campaign.campaign_id / "review.html"
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         started = time.perf_counter()
         page.goto(page_file.as_uri())

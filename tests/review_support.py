@@ -228,3 +228,9 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     writer.writerows(rows)
     path.write_text(out.getvalue())
     return path
+
+
+def campaign_rows(store: BlobStore, campaign: Any) -> list[dict[str, str]]:
+    """The rows of a campaign's items.csv."""
+    raw = store.get_bytes(f"reviews/{campaign.campaign_id}/items.csv") or b""
+    return read_csv(raw.decode())

@@ -5,44 +5,28 @@ A missing browser fails the test with the command that installs it: these tests 
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from access_sync_dev.chromium import ChromiumMissing, launch
 from tests.review_support import Org, simulated_org
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        pytest.fail(
-            f"headless Chromium is needed at {path} for the browser tests: install it with "
-            "`apt-get install -y chromium` (make test and .ci/run do so), or set CHROMIUM to its path.",
-            pytrace=False,
-        )
-    return path
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        try:
+            launched = launch(playwright)
+        except ChromiumMissing as missing:
+            problem = str(missing)
+        else:
+            yield launched
+            launched.close()
+            return
+    pytest.fail(f"the browser tests cannot run: {problem}", pytrace=False)
 
 
 @pytest.fixture

@@ -35,13 +35,21 @@ def choose(rows: list[dict[str, str]], guru: GuruSimulator) -> tuple[list[dict[s
     return rows, revoked
 
 
+def synced_campaign(
+    org: Org, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, list[dict[str, str]], list[dict[str, str]]]:
+    """Both services synced, a campaign started, and the rows decided by `choose`: (id, rows, revoked rows)."""
+    org.sync()
+    campaign_id = start(str(org.out), capsys)
+    rows, revoked = choose(read_csv((org.out / "reviews" / campaign_id / "items.csv").read_text()), org.guru)
+    return campaign_id, rows, revoked
+
+
 def test_a_campaign_revokes_exactly_the_decided_grants_once_and_the_report_verifies_them(
     org: Org, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    org.sync()
-    campaign_id = start(str(org.out), capsys)
+    campaign_id, rows, revoked = synced_campaign(org, capsys)
     folder = org.out / "reviews" / campaign_id
-    rows, revoked = choose(read_csv((folder / "items.csv").read_text()), org.guru)
     decisions = write_csv(tmp_path / "decisions.csv", rows)
 
     args = ["review", "apply", campaign_id, "--decisions", str(decisions), "--out", str(org.out)]
@@ -75,9 +83,7 @@ def test_a_campaign_revokes_exactly_the_decided_grants_once_and_the_report_verif
 def test_a_tampered_or_stale_decisions_file_is_refused_without_changing_anything(
     org: Org, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    org.sync()
-    campaign_id = start(str(org.out), capsys)
-    rows, _ = choose(read_csv((org.out / "reviews" / campaign_id / "items.csv").read_text()), org.guru)
+    campaign_id, rows, _ = synced_campaign(org, capsys)
     tampered = [dict(row) for row in rows]
     tampered[0]["account_email"] = "someone.else@example.com"
     tampered[1]["decision"] = "delete"
@@ -102,9 +108,7 @@ def test_a_tampered_or_stale_decisions_file_is_refused_without_changing_anything
 def test_a_dry_run_lists_the_revokes_and_changes_nothing(
     org: Org, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    org.sync()
-    campaign_id = start(str(org.out), capsys)
-    rows, _ = choose(read_csv((org.out / "reviews" / campaign_id / "items.csv").read_text()), org.guru)
+    campaign_id, rows, _ = synced_campaign(org, capsys)
     path = write_csv(tmp_path / "d.csv", rows)
     assert main(["review", "apply", campaign_id, "--decisions", str(path), "--out", str(org.out), "--dry-run"]) == 0
     out = capsys.readouterr().out

@@ -3,11 +3,8 @@ that fits becomes one revoke request per `revoke`, and applying it again changes
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +13,7 @@ from access_sync.models.provisioning import ProvisioningOutcome
 from access_sync.review.apply import ApplyOptions, ApplyResult, CarryOut, apply_decisions
 from access_sync.review.campaigns import applications
 from access_sync.review.decisions import DecisionsRefused
-from access_sync.review.records import Campaign
-from access_sync.review.start import CampaignRequest, start_campaign
-from access_sync.stores.blob import LocalBlobStore
-from tests.review_support import ADMIN, ENGINEERING, FINANCE, Clock, correlated_org
+from tests.review_support import ADMIN, ENGINEERING, FINANCE, campaign_rows, write_csv
 
 OPTIONS = ApplyOptions(operator="alice", mode="carried_out")
 
@@ -49,35 +43,6 @@ class FakeProvisioning:
         )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "dest")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def campaign(store: LocalBlobStore, clock: Clock) -> Campaign:
-    correlated_org(store, clock)
-    return start_campaign(store, CampaignRequest(None, "all", "tester"), ["guru", "gusto"], clock())
-
-
-def items(store: LocalBlobStore, campaign: Campaign) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO((store.root / f"reviews/{campaign.campaign_id}/items.csv").read_text())))
-
-
-def write_decisions(path: Path, rows: list[dict[str, str]]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [])
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue())
-    return path
-
-
 def decide(rows: list[dict[str, str]], choose: Callable[[dict[str, str]], str]) -> list[dict[str, str]]:
     return [{**row, "decision": choose(row), "comment": "reviewed" if choose(row) else ""} for row in rows]
 
@@ -95,13 +60,17 @@ def apply(store, campaign, path, provisioning, clock, **options) -> ApplyResult:
 
 
 def test_each_revoke_becomes_one_request_with_the_review_request_id(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "decisions.csv", decide(items(store, campaign), revoke_leo_and_admins))
+    path = write_csv(tmp_path / "decisions.csv", decide(campaign_rows(store, campaign), revoke_leo_and_admins))
     provisioning = FakeProvisioning()
     result = apply(store, campaign, path, provisioning, clock)
-    leo = {r["item_id"]: r for r in items(store, campaign) if r["account_id"] == "user:leo@acme.test"}
+    leo = {r["item_id"]: r for r in campaign_rows(store, campaign) if r["account_id"] == "user:leo@acme.test"}
     expected = {
         *(f"review:{campaign.campaign_id}:{item}" for item in leo),
-        *(f"review:{campaign.campaign_id}:{r['item_id']}" for r in items(store, campaign) if "olga" in r["account_id"]),
+        *(
+            f"review:{campaign.campaign_id}:{r['item_id']}"
+            for r in campaign_rows(store, campaign)
+            if "olga" in r["account_id"]
+        ),
     }
     assert {request["request_id"] for request in provisioning.requests} == expected
     assert all(request["action"] == "revoke" for request in provisioning.requests)
@@ -115,7 +84,7 @@ def test_each_revoke_becomes_one_request_with_the_review_request_id(store, campa
 
 
 def test_the_application_records_who_applied_which_file_and_keeps_a_copy(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "decisions.csv", decide(items(store, campaign), revoke_leo_and_admins))
+    path = write_csv(tmp_path / "decisions.csv", decide(campaign_rows(store, campaign), revoke_leo_and_admins))
     apply(store, campaign, path, FakeProvisioning(), clock)
     [record] = applications(store, campaign.campaign_id)
     assert record.applied_by == "alice" and record.completed_at and record.mode == "carried_out"
@@ -126,7 +95,7 @@ def test_the_application_records_who_applied_which_file_and_keeps_a_copy(store, 
 
 
 def test_applying_the_same_file_twice_keeps_one_record_and_notes_the_repeat(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "decisions.csv", decide(items(store, campaign), revoke_leo_and_admins))
+    path = write_csv(tmp_path / "decisions.csv", decide(campaign_rows(store, campaign), revoke_leo_and_admins))
     first, second = FakeProvisioning(), FakeProvisioning()
     apply(store, campaign, path, first, clock)
     apply(store, campaign, path, second, clock, operator="bob")
@@ -137,14 +106,14 @@ def test_applying_the_same_file_twice_keeps_one_record_and_notes_the_repeat(stor
 
 
 def test_only_undecided_rows_and_keeps_need_no_credentials(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "d.csv", decide(items(store, campaign), lambda r: "keep"))
+    path = write_csv(tmp_path / "d.csv", decide(campaign_rows(store, campaign), lambda r: "keep"))
     provisioning = FakeProvisioning()
     result = apply(store, campaign, path, provisioning, clock)
     assert provisioning.opened == [] and result.tally.keep == campaign.items and result.all_done
 
 
 def test_a_dry_run_lists_the_requests_and_writes_nothing(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "d.csv", decide(items(store, campaign), revoke_leo_and_admins))
+    path = write_csv(tmp_path / "d.csv", decide(campaign_rows(store, campaign), revoke_leo_and_admins))
     provisioning, listed = FakeProvisioning(), []
     apply_decisions(
         store,
@@ -169,12 +138,12 @@ def refused(store, campaign, clock, path) -> list[str]:
 
 
 def test_unknown_items_changed_rows_and_bad_decisions_are_each_one_line(store, campaign, clock, tmp_path) -> None:
-    rows = decide(items(store, campaign), revoke_leo_and_admins)
+    rows = decide(campaign_rows(store, campaign), revoke_leo_and_admins)
     rows[0] = {**rows[0], "decision": "remove"}
     rows[1] = {**rows[1], "item_id": "0123456789abcdef"}
     rows[2] = {**rows[2], "account_status": "disabled", "account_name": "Someone Else"}
     rows.append(dict(rows[3]))
-    problems = refused(store, campaign, clock, write_decisions(tmp_path / "d.csv", rows))
+    problems = refused(store, campaign, clock, write_csv(tmp_path / "d.csv", rows))
     assert problems == [
         "line 2: decision 'remove' is not keep, revoke or empty",
         f"line 3: item 0123456789abcdef is not in campaign {campaign.campaign_id}",
@@ -191,7 +160,7 @@ def test_a_file_with_the_wrong_columns_is_refused(store, campaign, clock, tmp_pa
 
 
 def test_a_row_with_missing_fields_is_refused(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "d.csv", decide(items(store, campaign), lambda r: ""))
+    path = write_csv(tmp_path / "d.csv", decide(campaign_rows(store, campaign), lambda r: ""))
     with path.open("a") as extra:
         extra.write("abc,guru\n")
     problems = refused(store, campaign, clock, path)
@@ -199,18 +168,18 @@ def test_a_row_with_missing_fields_is_refused(store, campaign, clock, tmp_path) 
 
 
 def test_a_spreadsheet_bom_and_capitalised_decisions_are_accepted(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "d.csv", decide(items(store, campaign), lambda r: " Keep "))
+    path = write_csv(tmp_path / "d.csv", decide(campaign_rows(store, campaign), lambda r: " Keep "))
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     provisioning = FakeProvisioning()
     assert apply(store, campaign, path, provisioning, clock).tally.keep == campaign.items
 
 
 def test_a_decision_already_applied_cannot_be_changed(store, campaign, clock, tmp_path) -> None:
-    rows = decide(items(store, campaign), revoke_leo_and_admins)
-    apply(store, campaign, write_decisions(tmp_path / "first.csv", rows), FakeProvisioning(), clock)
+    rows = decide(campaign_rows(store, campaign), revoke_leo_and_admins)
+    apply(store, campaign, write_csv(tmp_path / "first.csv", rows), FakeProvisioning(), clock)
     leo = next(i for i, row in enumerate(rows) if row["decision"] == "revoke")
     rows[leo] = {**rows[leo], "decision": "keep"}
-    problems = refused_after_first(store, campaign, clock, write_decisions(tmp_path / "second.csv", rows))
+    problems = refused_after_first(store, campaign, clock, write_csv(tmp_path / "second.csv", rows))
     assert problems == [
         f"line {leo + 2}: item {rows[leo]['item_id']} was already applied as revoke; an applied decision cannot be "
         "changed"
@@ -228,15 +197,22 @@ def refused_after_first(store, campaign, clock, path) -> list[str]:
 
 def test_a_tampered_items_csv_is_refused(store, campaign, clock, tmp_path) -> None:
     items_csv = store.root / f"reviews/{campaign.campaign_id}/items.csv"
-    rows = decide(items(store, campaign), revoke_leo_and_admins)
+    rows = decide(campaign_rows(store, campaign), revoke_leo_and_admins)
     items_csv.write_text(items_csv.read_text().replace("Leo Left", "Leo Right"))
     with pytest.raises(ConfigurationError, match="not the file the campaign wrote"):
-        apply(store, campaign, write_decisions(tmp_path / "d.csv", rows), FakeProvisioning(), clock)
+        apply(store, campaign, write_csv(tmp_path / "d.csv", rows), FakeProvisioning(), clock)
 
 
 def test_an_unknown_campaign_is_refused(store, campaign, clock, tmp_path) -> None:
-    path = write_decisions(tmp_path / "d.csv", decide(items(store, campaign), revoke_leo_and_admins))
+    path = write_csv(tmp_path / "d.csv", decide(campaign_rows(store, campaign), revoke_leo_and_admins))
     with pytest.raises(ConfigurationError, match="no campaign 20990101T000000Z-00000000"):
         apply_decisions(store, "20990101T000000Z-00000000", path, FakeProvisioning().open, OPTIONS, clock)
     with pytest.raises(ConfigurationError, match="is not a campaign id"):
         apply_decisions(store, "../etc", path, FakeProvisioning().open, OPTIONS, clock)
+
+
+def test_a_file_that_decides_nothing_applies_nothing(store, campaign, clock, tmp_path) -> None:
+    path = write_csv(tmp_path / "d.csv", campaign_rows(store, campaign))
+    result = apply(store, campaign, path, FakeProvisioning(), clock)
+    assert result.application is None and result.tally.undecided == campaign.items
+    assert applications(store, campaign.campaign_id) == []

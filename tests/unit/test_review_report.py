@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,6 @@ from access_sync.review.apply import ApplyOptions, CarryOut, apply_decisions
 from access_sync.review.evidence import Outcome, _Newest, verification
 from access_sync.review.records import Campaign, SnapshotUsed
 from access_sync.review.report import write_report
-from access_sync.review.start import CampaignRequest, start_campaign
 from access_sync.snapshot.layout import iso_now
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.blob import LocalBlobStore
@@ -27,8 +24,9 @@ from tests.review_support import (
     FINANCE,
     GURU_MEMBERS,
     Clock,
-    correlated_org,
+    campaign_rows,
     guru_records,
+    write_csv,
     write_snapshot,
 )
 
@@ -59,36 +57,19 @@ class RecordingProvisioning:
         return outcome
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "dest")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def decisions(store: LocalBlobStore, campaign: Campaign, path: Path) -> Path:
     """Revoke Leo (both groups) and Olga's admin; keep Maya's Finance and Ann's Engineering."""
-    rows = list(csv.DictReader(io.StringIO((store.root / f"reviews/{campaign.campaign_id}/items.csv").read_text())))
+    rows = campaign_rows(store, campaign)
     for row in rows:
         if row["account_id"] == LEO or row["account_id"] == "user:u-olga":
             row["decision"] = "revoke"
         elif (row["account_id"], row["entitlement_id"]) in ((MAYA, FINANCE), (ANN, ENGINEERING)):
             row["decision"], row["comment"] = "keep", "needs it"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue())
-    return path
+    return write_csv(path, rows)
 
 
 @pytest.fixture
-def applied(store: LocalBlobStore, clock: Clock, tmp_path: Path) -> Campaign:
-    correlated_org(store, clock)
-    campaign = start_campaign(store, CampaignRequest(None, "all", "tester"), ["guru", "gusto"], clock())
+def applied(store: LocalBlobStore, clock: Clock, campaign: Campaign, tmp_path: Path) -> Campaign:
     path = decisions(store, campaign, tmp_path / "decisions.csv")
     options = ApplyOptions("alice", "carried_out")
     apply_decisions(store, campaign.campaign_id, path, RecordingProvisioning(store, clock).open, options, clock)

@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -35,16 +34,6 @@ COLUMNS = (
     "item_id,connector,account_id,account_name,account_email,account_status,person_status,entitlement_id,"
     "entitlement_name,resource_name,findings,reviewer,decision,comment"
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def start(store: LocalBlobStore, clock: Clock, connectors: list[str] | None = None, scope: str = "all") -> Campaign:

@@ -82,7 +82,7 @@ def _print_apply_summary(result: ApplyResult, args: argparse.Namespace) -> None:
     tally = result.tally
     print(f"{tally.revoke:,} revoke, {tally.keep:,} keep, {tally.undecided:,} undecided in {Path(args.decisions).name}")
     if result.application is None:
-        print("dry run: nothing was carried out, queued or written.")
+        print("dry run: nothing was carried out, queued or written." if args.dry_run else "nothing to apply.")
         return
     tasks = [(item, outcome) for item, outcome in result.attention if outcome.status == "unsupported"]
     if tasks:

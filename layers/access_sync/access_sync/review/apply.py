@@ -44,7 +44,7 @@ class ApplyOptions:
 @dataclass
 class ApplyResult:
     tally: Tally
-    application: Application | None  # None on a dry run
+    application: Application | None  # None on a dry run, or when the file decides nothing
     outcomes: Counter[str] = field(default_factory=Counter)
     attention: list[tuple[Item, ProvisioningOutcome]] = field(default_factory=list)  # failed, unsupported, …
 
@@ -99,6 +99,8 @@ def apply_decisions(
     campaign = load_campaign(store, campaign_id)
     verify_items(store, campaign)
     tally = check_decisions(store, campaign, path, applied_decisions(store, campaign_id))
+    if not tally.keep and not tally.revoke:
+        return ApplyResult(tally, None)  # nothing decided: nothing to record or carry out
     if options.dry_run:
         for item in decided_rows(path):
             if item.decision == "revoke":
