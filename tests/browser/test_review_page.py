@@ -94,7 +94,14 @@ def test_a_reviewer_decides_in_the_page_and_the_downloaded_file_is_applied(
     expect(page.locator("#rows tr").first.get_by_role("button", name="Revoke")).to_have_attribute(
         "aria-pressed", "true"
     )
-    expect(page.locator("#counts")).to_contain_text(f"{len(members):,} to revoke, 1 to keep")
+
+    # A Gusto admin revoked: Gusto's API cannot do it, so it becomes a manual task.
+    page.click("#f-reset")
+    select_by_text(page, "#f-connector", "gusto")
+    admin = page.locator("#rows tr").first
+    admin_email = admin.locator("td").first.locator(".sub").inner_text()
+    admin.get_by_role("button", name="Revoke").click()
+    expect(page.locator("#counts")).to_contain_text(f"{len(members) + 1:,} to revoke, 1 to keep")
 
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, button')]
@@ -119,17 +126,22 @@ def test_a_reviewer_decides_in_the_page_and_the_downloaded_file_is_applied(
         == "still on the project"
     )
 
-    assert main(["review", "apply", campaign_id, "--decisions", str(decisions), "--out", str(org.out)]) == 0
+    apply = ["review", "apply", campaign_id, "--decisions", str(decisions), "--out", str(org.out)]
+    assert main([*apply, "--credentials", str(org.credentials)]) == 1  # 1: the manual task was not carried out
+    printed = capsys.readouterr().out
+    assert "manual tasks (1)" in printed and admin_email in printed and "Gusto UI" in printed
     removed = sorted((gid, email) for method, gid, email in org.guru.mutations if method == "DELETE")
     expected = [(group, m["account_id"].removeprefix("user:")) for m in members if m["account_email"] != kept_email]
     expected.append((org.guru.group_ids()[2], other["account_id"].removeprefix("user:")))
     assert removed == sorted(expected)
+    assert main([*apply, "--credentials", str(org.credentials)]) == 1  # the same file again: nothing twice
+    assert len(org.guru.mutations) == len(expected) and org.gusto.mutations == []
 
     time.sleep(1.05)  # outcomes are stamped to the second: a snapshot of the same second may predate them
     org.sync()
     capsys.readouterr()
     assert main(["review", "report", campaign_id, "--out", str(org.out)]) == 0
-    assert f"verified {len(expected)}, pending 0, not removed 0" in capsys.readouterr().out
+    assert f"verified {len(expected)}, pending 0, not removed 1" in capsys.readouterr().out  # the admin is still one
 
 
 def test_the_page_shows_who_each_account_belongs_to_and_its_findings(page: Page, tmp_path: Path) -> None:

@@ -100,6 +100,9 @@ def test_a_tampered_or_stale_decisions_file_is_refused_without_changing_anything
     stale = start(str(org.out), capsys, "--connector", "gusto")
     assert main([*args[:2], stale, *args[3:], "--decisions", str(write_csv(tmp_path / "stale.csv", rows))]) == 2
     assert "is not in campaign" in capsys.readouterr().err
+    named = write_csv(tmp_path / f"decisions-{campaign_id}.csv", rows)
+    assert main([*args[:2], stale, *args[3:], "--decisions", str(named)]) == 2
+    assert f"is named for campaign {campaign_id}, not {stale}" in capsys.readouterr().err
     assert org.guru.mutations == [] and org.gusto.mutations == []
     assert not (org.out / "reviews" / campaign_id / "applied").exists()
     assert not (org.out / "provisioning").exists()

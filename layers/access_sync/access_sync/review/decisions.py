@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,8 +136,18 @@ def _changed_columns(
     return found, f"{rest} more rows differ from the campaign's items.csv" if rest else None
 
 
+# The page names its download decisions-<campaign_id>.csv; a campaign id has the form of a sync id.
+_NAMED_CAMPAIGN = re.compile(r"\d{8}T\d{6,9}Z-[0-9a-f]{8}")
+
+
 def check_decisions(store: BlobStore, campaign: Campaign, path: Path, earlier: AppliedDecisions) -> Tally:
     """Raises DecisionsRefused listing every problem; returns the counts of a file that fits."""
+    named = _NAMED_CAMPAIGN.search(path.name)
+    if named and named[0] != campaign.campaign_id:
+        raise DecisionsRefused(
+            path.name,
+            [f"is named for campaign {named[0]}, not {campaign.campaign_id} (rename it if it is meant for this one)"],
+        )
     check = _Check(campaign.campaign_id, earlier)
     try:
         with open_decisions(path) as rows:
