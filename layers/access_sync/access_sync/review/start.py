@@ -32,7 +32,6 @@ PEOPLE_CONNECTOR = "gusto"  # whose employees and contractors say who works here
 
 class _Entitlement(NamedTuple):
     name: str
-    purpose: str
     resource: str  # "<type>:<id>" of the resource it belongs to
 
 
@@ -111,7 +110,6 @@ class _ConnectorItems:
         self.entitlements = {
             record["id"]: _Entitlement(
                 str(record.get("display_name") or record["id"]),
-                str(record.get("purpose")),
                 ids.resource_key(record["resource"]["resource_type"], record["resource"]["id"]),
             )
             for record in reader.records("entitlements")
