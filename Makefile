@@ -10,7 +10,7 @@ PY312_DIR := $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.
 # The layer-contents test (tests/infra/) runs `sam build` too and looks here first.
 export PY312_DIR
 
-.PHONY: venv test lint typecheck unit integration infra demo bench soak build validate clean
+.PHONY: venv test lint typecheck unit integration infra demo bench soak build validate clean browser
 
 venv: $(STAMP)
 
@@ -28,8 +28,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/access_sync/access_sync simulators devtools functions benchmarks tests
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest
+
+# The browser tests (tests/browser/) drive Debian's Chromium, never a browser Playwright downloads: install it
+# with apt when it is missing. Where that cannot be done, those tests fail and say how to install it.
+browser:
+	@command -v chromium >/dev/null || { echo "installing chromium for the browser tests (apt-get)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "could not install chromium; the browser tests will fail until it is installed"; }
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

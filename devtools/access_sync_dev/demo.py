@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +26,7 @@ from access_sync.observability import logger
 from access_sync.snapshot.diff import SnapshotDiff, diff_snapshots
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.stores.s3 import S3BlobStore, s3_client
+from access_sync_dev.demo_review import run_review
 from access_sync_dev.local_aws import LocalStack, local_aws
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
 from access_sync_sim.guru import GuruSimulator
@@ -307,6 +308,11 @@ def report_sync(stack: LocalStack, result: dict[str, Any]) -> SnapshotReader:
     return reader
 
 
+def show(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line)
+
+
 def run_demo(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "demo-lambda.log"
@@ -340,10 +346,8 @@ def run_demo(out: Path) -> int:
 
         section("1. Scheduled syncs (the real Lambda handlers, events/*_sync_schedule.json)")
         first = {name: invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log) for name in ("guru", "gusto")}
-        for line in guru_summary(report_sync(stack, first["guru"])):
-            print(line)
-        for line in gusto_summary(report_sync(stack, first["gusto"])):
-            print(line)
+        show(guru_summary(report_sync(stack, first["guru"])))
+        show(gusto_summary(report_sync(stack, first["gusto"])))
         stored = stack.read_secret(stack.gusto_secret_id)["refresh_token"]
         print(
             f"  Gusto tokens refreshed {gusto.refresh_count} time(s); the rotated refresh token stored in Secrets "
@@ -352,8 +356,7 @@ def run_demo(out: Path) -> int:
 
         section("2. Access requests through SQS → ProvisioningFunction")
         outcomes = provision_through_queue(stack, demo_requests(guru, gusto), log)
-        for line in outcome_table(outcomes):
-            print(line)
+        show(outcome_table(outcomes))
         print("  (the duplicate 'demo-hire-grace' was carried out once; its first outcome was reported again)")
         (schedule,) = stack.schedules()
         print(
@@ -371,8 +374,7 @@ def run_demo(out: Path) -> int:
             )
             second[name] = after
             print(f"{name}:")
-            for line in change_lines(diff_snapshots(before, after), after):
-                print(line)
+            show(change_lines(diff_snapshots(before, after), after))
 
         section("4. The shift is over: the schedule fires (EventBridge Scheduler → SQS → ProvisioningFunction)")
         # moto keeps schedules without running them: the demo puts the input on the queue as Scheduler would.
@@ -380,17 +382,14 @@ def run_demo(out: Path) -> int:
         ended = [
             o for o in provision_through_queue(stack, [json.dumps(end)], log) if o["request_id"] == end["request_id"]
         ]
-        for line in outcome_table(ended):
-            print(line)
+        show(outcome_table(ended))
         last = invoke_sync("guru_sync", "guru_sync_schedule.json", log)["snapshot"]
         after = SnapshotReader(S3BlobStore(stack.bucket), last)
         print("guru, the next sync's changes:")
-        for line in change_lines(diff_snapshots(second["guru"], after), after):
-            print(line)
+        show(change_lines(diff_snapshots(second["guru"], after), after))
 
         section("5. Findings: Gusto says who works here, Guru who has access (after every sync)")
-        for line in findings_table(store):
-            print(line)
+        show(findings_table(store))
 
         section("6. Leaver remediation: a dry run, then remove_account through the queue")
         rehearsal = remediate_latest(store, "remove_account", limit=20, dry_run=True)
@@ -399,13 +398,19 @@ def run_demo(out: Path) -> int:
         os.environ.update(LEAVER_REMEDIATION="remove_account", REMEDIATION_MAX_PER_RUN="20")
         invoke_sync("gusto_sync", "gusto_sync_schedule.json", log)  # its findings run sends the requests
         os.environ["LEAVER_REMEDIATION"] = "off"
-        for line in outcome_table(outcomes_of(stack, drain_queue(stack, log))):
-            print(line)
+        show(outcome_table(outcomes_of(stack, drain_queue(stack, log))))
         invoke_sync("guru_sync", "guru_sync_schedule.json", log)
         print("  Guru synced again; the leavers' findings are resolved:")
-        for line in resolved_lines(store):
-            print(line)
+        show(resolved_lines(store))
         print("  (the breaker: more than REMEDIATION_MAX_PER_RUN requests in one run, and none is sent)")
+
+        section("7. Access review: decide, carry out through the queue, prove it")
+
+        def sync_all() -> None:
+            for name in ("guru", "gusto"):
+                invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)
+
+        campaign_id = run_review(stack, out, log, lambda: len(drain_queue(stack, log)), sync_all)
 
         section("Results")
         copied = stack.download("", str(out))
@@ -414,6 +419,8 @@ def run_demo(out: Path) -> int:
         print(f"  provisioning outcomes: {out}/provisioning/results/")
         print(f"  findings: {out}/findings/latest.json  (access-sync findings --out {out})")
         print(f"  Lambda logs and metrics (JSON lines): {log_path}")
+        print(f"  review page (open in a browser): {out}/reviews/{campaign_id}/review.html")
+        print(f"  review evidence: {out}/reviews/{campaign_id}/evidence.html (and evidence.json)")
         print(f"  try:  zcat {out}/{first['guru']['snapshot']}/grants.jsonl.gz | head -3")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
 from tests.helpers import LocalLambdaContext, create_idempotency_table, load_handler_module
+from tests.review_support import Org, simulated_org
 
 BUCKET = "access-sync-test-snapshots"
 TABLE = "access-sync-test-idempotency"
@@ -126,3 +128,9 @@ def outcome(request_id: str) -> dict[str, Any]:
 
 def request(request_id: str, connector: str, action: str, **fields: Any) -> str:
     return json.dumps({"request_id": request_id, "connector": connector, "action": action, **fields})
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    """Simulated Guru and Gusto for a review campaign through the CLI (tests/review_support.py)."""
+    yield from simulated_org(tmp_path, monkeypatch)

@@ -19,6 +19,26 @@ def _credentials_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--secret-id", metavar="ID", help="Secrets Manager secret with the credentials")
 
 
+def _review_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    review = commands.add_parser("review", help="access reviews: start a campaign, apply decisions, report evidence")
+    actions = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="a campaign from the latest snapshots; prints its id")
+    start.add_argument("--connector", choices=sorted(CONNECTORS), help="review one connector (default: all synced)")
+    start.add_argument("--scope", choices=["all", "privileged"], default="all", help="every grant, or privileged ones")
+    start.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    apply = actions.add_parser("apply", help="carry out the revoke decisions of a decisions file")
+    apply.add_argument("campaign_id")
+    apply.add_argument("--decisions", required=True, metavar="FILE.csv", help="items.csv with decision filled in")
+    apply.add_argument("--dry-run", action="store_true", help="check the file and list the requests; change nothing")
+    apply.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    apply.add_argument("--base-url", metavar="URL")
+    apply.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when revokes span both connectors")
+    _credentials_options(apply)
+    report = actions.add_parser("report", help="evidence.json and evidence.html: what was decided, done, verified")
+    report.add_argument("campaign_id")
+    report.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="access-sync", description="Identity-governance connectors for Guru and Gusto."
@@ -76,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument("--dry-run", action="store_true", help="list the remediation requests; send none")
     findings.add_argument("--base-url", metavar="URL", help="Guru API base URL for --remediate")
 
+    _review_parser(commands)
+
     demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
     demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
     return parser
@@ -118,6 +140,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.check_command import run_check_command
 
         return run_check_command
+    if name == "review":
+        from access_sync.cli.review_command import run_review_command
+
+        return run_review_command
     return _demo_command()
 
 

@@ -44,6 +44,12 @@ def resource_key(resource_type: str, resource_id: str) -> str:
     return f"{resource_type}:{resource_id}"
 
 
+def parse_resource_key(value: str) -> tuple[str, str] | None:
+    """`<resource type>:<id>` → (resource type, id); the id keeps any colons it has. None without both parts."""
+    resource_type, colon, resource_id = value.partition(":")
+    return (resource_type, resource_id) if colon and resource_type and resource_id else None
+
+
 def entitlement_id(resource_type: str, resource_id: str, slug: str) -> str:
     return f"{resource_type}:{resource_id}:{slug}"
 
