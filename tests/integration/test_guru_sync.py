@@ -26,11 +26,12 @@ def guru() -> GuruSimulator:
 
 @pytest.fixture
 def handler(
-    bucket: str, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    bucket: str, table: str, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Handler]:
     secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     with guru.serve() as root:
         monkeypatch.setenv("SNAPSHOT_BUCKET", bucket)
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", table)
         monkeypatch.setenv("GURU_SECRET_ID", secret)
         monkeypatch.setenv("GURU_BASE_URL", f"{root}/api/v1")
         yield load_handler_module("guru_sync").handler

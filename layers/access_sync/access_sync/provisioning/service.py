@@ -13,7 +13,7 @@ retries it and finally parks it in the DLQ — nothing is lost while an operator
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from access_sync.models.provisioning import (
     ActionResult,
     CreateAccountRequest,
     GrantRequest,
+    KnownConnector,
     ProvisioningOutcome,
     ProvisioningRequest,
     Rejection,
@@ -74,13 +75,13 @@ class ProvisioningService:
     def __init__(
         self,
         provisioner_for: Callable[[str], Provisioner],
-        connectors: Collection[str],
+        connectors: Mapping[str, KnownConnector],
         recorder: OutcomeRecorder,
         persistence: BasePersistenceLayer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.provisioner_for = provisioner_for
-        self.connectors = sorted(connectors)
+        self.connectors = connectors
         self.recorder = recorder
         self.clock = clock
         self.idempotency = IdempotencyConfig(
