@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from access_sync_dev.local_aws import FAKE_CREDENTIALS, LocalStack
+from access_sync_dev.local_aws import FAKE_CREDENTIALS, LocalStack, environment
 from access_sync_dev.local_lambda import REPO_ROOT
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
@@ -91,7 +90,7 @@ def sam_local_world(
         with contextlib.ExitStack() as serving:
             guru_root = serving.enter_context(guru.serve(names.guru_port if ports else 0, bind))
             gusto_root = serving.enter_context(gusto.serve(names.gusto_port if ports else 0, bind))
-            with _aws_credentials():
+            with environment(FAKE_CREDENTIALS):
                 stack.create_resources()
                 stack.store_secret(
                     names.guru_secret_id, {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN}
@@ -100,20 +99,6 @@ def sam_local_world(
             yield stack, guru_root, gusto_root
     finally:
         server.stop()
-
-
-@contextlib.contextmanager
-def _aws_credentials() -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in FAKE_CREDENTIALS}
-    os.environ.update(FAKE_CREDENTIALS)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def describe(stack: LocalStack, guru_root: str, gusto_root: str) -> list[str]:

@@ -54,6 +54,7 @@ def no_aws_account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session made earlier keeps the credentials it found
 
 
 def outsider(sim: GuruSimulator) -> tuple[str, str]:
@@ -64,6 +65,16 @@ def outsider(sim: GuruSimulator) -> tuple[str, str]:
         for i in range(2, 40)
         if not sim.is_member(gid, sim.member_email(i))
     )
+
+
+def grant_of(request_id: str, gid: str, email: str) -> dict[str, object]:
+    return {
+        "request_id": request_id,
+        "connector": "guru",
+        "action": "grant",
+        "entitlement_id": f"group:{gid}:member",
+        "principal": {"resource_type": "user", "id": email},
+    }
 
 
 def sync(guru_url: str, out: str, *extra: str) -> int:
@@ -252,13 +263,7 @@ def test_a_revoke_reusing_a_grants_request_id_is_rejected_and_changes_nothing(
     sim: GuruSimulator, guru_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gid, email = outsider(sim)
-    grant = {
-        "request_id": "req-7",
-        "connector": "guru",
-        "action": "grant",
-        "entitlement_id": f"group:{gid}:member",
-        "principal": {"resource_type": "user", "id": email},
-    }
+    grant = grant_of("req-7", gid, email)
     revoke = {
         "request_id": "req-7",
         "connector": "guru",
@@ -311,13 +316,7 @@ def test_provision_names_the_group_rather_than_its_id(
     sim: GuruSimulator, guru_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gid, email = outsider(sim)
-    grant = {
-        "request_id": "named-1",
-        "connector": "guru",
-        "action": "grant",
-        "entitlement_id": f"group:{gid}:member",
-        "principal": {"resource_type": "user", "id": email},
-    }
+    grant = grant_of("named-1", gid, email)
     (tmp_path / "r.json").write_text(json.dumps(grant))
 
     assert provision(tmp_path, "--file", str(tmp_path / "r.json"), "--base-url", guru_url) == 0
