@@ -15,10 +15,10 @@ export PY312_DIR
 
 venv: $(STAMP)
 
+# The library's dependencies exactly as locked (hash-checked), then the development tools around them.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The library's dependencies exactly as locked (hash-checked), then the development tools around them.
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	grep -E '^[a-z]' $(LOCK) | sed 's/ *\\$$//' > $(VENV)/locked.txt
 	$(BIN)/pip install --quiet -e '.[dev]' -c $(VENV)/locked.txt

@@ -158,8 +158,8 @@ def _internal_error(exc: Exception, verbose: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exit:  # --help, --version and usage errors have printed what they had to say
-        return exit.code if isinstance(exit.code, int) else 2
+    except SystemExit as stop:  # --help, --version and usage errors have printed what they had to say
+        return stop.code if isinstance(stop.code, int) else 2
     verbose = bool(args.verbose)
     try:
         if args.verbose and args.quiet:
