@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from access_sync.cli.findings_command import headline
+from access_sync.cli.output import counted, require_output
 from access_sync.findings.files import latest_pointer, read_lines
 from access_sync.findings.service import remediate_latest
 from access_sync.models import ids
@@ -109,7 +110,7 @@ def gusto_summary(reader: SnapshotReader) -> list[str]:
         f"  company {company}: {kinds['employee']} employees ({disabled['employee']} terminated), "
         f"{kinds['contractor']} contractors ({disabled['contractor']} inactive)",
         f"  {len(admins)} company admins: {', '.join(admins)}",
-        f"  {kinds['user']} admin(s) match no employee or contractor and are kept as user resources",
+        f"  {counted(kinds['user'], 'admin')} matching no employee or contractor, kept with resource type user",
     ]
 
 
@@ -246,12 +247,14 @@ def change_lines(diff: SnapshotDiff, after: SnapshotReader) -> list[str]:
     }
     wanted = changed | set(grants.values())
     names = {_key(r): r["display_name"] for r in after.records("resources") if _key(r) in wanted}
+    entitlements = {e["id"]: e["display_name"] for e in after.records("entitlements")}  # one per group or company
     lines = [f"  + {key.split(':')[0]} {names.get(key, key)}" for key in diff.added_resources]
     lines += [f"  - {key}" for key in diff.removed_resources]
     lines += [f"  ~ {names.get(key, key)}: {old} → {new}" for key, old, new in diff.status_changes]
     for grant_id in diff.added_grants:
         entitlement = grant_id.rsplit(":", 2)[0]
-        lines.append(f"  + {names.get(grants.get(grant_id, ''), grants.get(grant_id))} got {entitlement}")
+        what = entitlements.get(entitlement, entitlement)
+        lines.append(f"  + {names.get(grants.get(grant_id, ''), grants.get(grant_id))} got {what}")
     lines += [f"  - grant {key}" for key in diff.removed_grants]
     return lines
 
@@ -303,7 +306,7 @@ def report_sync(stack: LocalStack, result: dict[str, Any]) -> SnapshotReader:
     manifest = reader.manifest
     print(
         f"{manifest.connector} sync {manifest.sync_id}: {result['requests']} API requests, "
-        f"{result['duration_seconds']:.2f} s, {manifest.invocations} invocation(s)"
+        f"{result['duration_seconds']:.2f} s, {counted(manifest.invocations, 'invocation')}"
     )
     return reader
 
@@ -350,8 +353,8 @@ def run_demo(out: Path) -> int:
         show(gusto_summary(report_sync(stack, first["gusto"])))
         stored = stack.read_secret(stack.gusto_secret_id)["refresh_token"]
         print(
-            f"  Gusto tokens refreshed {gusto.refresh_count} time(s); the rotated refresh token stored in Secrets "
-            f"Manager still works: {'yes' if gusto.refresh_token_valid(stored) else 'NO'}"
+            f"  Gusto tokens refreshed {counted(gusto.refresh_count, 'time')}; the rotated refresh token stored in "
+            f"Secrets Manager still works: {'yes' if gusto.refresh_token_valid(stored) else 'NO'}"
         )
 
         section("2. Access requests through SQS → ProvisioningFunction")
@@ -426,4 +429,5 @@ def run_demo(out: Path) -> int:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
+    require_output(args.output, "demo", ("text",))
     return run_demo(Path(args.out).resolve())

@@ -107,16 +107,25 @@ def local_aws() -> Iterator[LocalStack]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {key: os.environ.get(key) for key in [*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
-    os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
     try:
-        stack = LocalStack(endpoint)
-        stack.create_resources()
-        yield stack
+        with environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+            stack = LocalStack(endpoint)
+            stack.create_resources()
+            yield stack
+    finally:
+        server.stop()
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Sets `values` in os.environ for the block, then puts back what was there (or nothing)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        server.stop()

@@ -21,7 +21,7 @@ import cfnlint.api
 import pytest
 
 from access_sync.snapshot.layout import checkpoint_key, latest_key, segment_key, segments_prefix, snapshot_folder
-from access_sync.stores.lease import lease_key
+from access_sync.stores.lease import lease_key, sync_lease_key
 from access_sync.stores.rate_budget import rate_key
 
 Template = dict[str, Any]
@@ -158,6 +158,15 @@ def lease_items_only() -> dict[str, Any]:
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#*"]}}
 
 
+def sync_lease_permissions(connector: str) -> set[Permission]:
+    """Take, renew, hand over and release its own connector's sync lease (`sync#<connector>`), nothing else."""
+    only = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [sync_lease_key(connector)]}}
+    return {
+        permission(action, get_att("IdempotencyTable", "Arn"), only)
+        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+    }
+
+
 def rate_items_only() -> dict[str, Any]:
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rate#*"]}}
 
@@ -237,16 +246,23 @@ def may_send_to_provision_queue(template: Template, principal: str | None, sende
     return True
 
 
-def lifecycle_rules(template: Template) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = props(template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
+def lifecycle_rules(template: Template, true_conditions: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The bucket's rules as deployed when exactly `true_conditions` hold (the defaults: none of them)."""
+    rules: list[dict[str, Any]] = []
+    for rule in props(template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]:
+        if "Fn::If" in rule:
+            condition, when_true, when_false = rule["Fn::If"]
+            rule = when_true if condition in true_conditions else when_false
+        if rule != ref("AWS::NoValue"):
+            rules.append(rule)
     return rules
 
 
-def expiring_rules_for(template: Template, key: str) -> list[dict[str, Any]]:
+def expiring_rules_for(template: Template, key: str, true_conditions: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Enabled rules that expire the current version of `key`."""
     return [
         r
-        for r in lifecycle_rules(template)
+        for r in lifecycle_rules(template, true_conditions)
         if r["Status"] == "Enabled"
         and ("ExpirationInDays" in r or "ExpirationDate" in r)
         and key.startswith(r.get("Prefix", ""))
@@ -418,9 +434,11 @@ def test_layer_is_built_by_sam_for_python_3_12_and_the_functions_architecture(
 
 
 @pytest.mark.parametrize("function", SYNC_FUNCTIONS)
-def test_sync_functions_get_15_minutes_1_gb_and_run_one_at_a_time(cfn_template: Template, function: str) -> None:
+def test_sync_functions_get_15_minutes_1_gb_and_no_reserved_concurrency(cfn_template: Template, function: str) -> None:
+    # Reserved concurrency fails to deploy where the account's quota is small; the sync lease keeps one at a time.
     p = props(cfn_template, function)
-    assert (p["Timeout"], p["MemorySize"], p["ReservedConcurrentExecutions"]) == (900, 1024, 1)
+    assert (p["Timeout"], p["MemorySize"]) == (900, 1024)
+    assert "ReservedConcurrentExecutions" not in p
 
 
 def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template) -> None:
@@ -438,6 +456,7 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "SNAPSHOT_BUCKET": ref("SnapshotBucket"),
                 "GURU_SECRET_ID": ref("GuruSecret"),
                 "GURU_BASE_URL": ref("GuruBaseUrl"),
+                "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
                 "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
             },
         ),
@@ -513,8 +532,21 @@ def test_log_retention_defaults_to_30_days(sam_template: Template) -> None:
 
 
 @pytest.mark.parametrize("function", ALL_FUNCTIONS)
-def test_functions_do_not_use_x_ray_tracing(cfn_template: Template, function: str) -> None:
-    assert props(cfn_template, function).get("TracingConfig", {}).get("Mode") != "Active"
+def test_functions_trace_with_x_ray(cfn_template: Template, function: str) -> None:
+    assert props(cfn_template, function)["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machines_trace_with_x_ray_and_log_every_execution(cfn_template: Template, state_machine: str) -> None:
+    p = props(cfn_template, state_machine)
+    assert p["TracingConfiguration"] == {"Enabled": True}
+    logging = p["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert props(cfn_template, log_group)["RetentionInDays"] == ref("LogRetentionInDays")
+    role = p["RoleArn"]["Fn::GetAtt"][0]
+    assert "logs:CreateLogDelivery" in {permission.action for permission in allowed_permissions(cfn_template, role)}
 
 
 # --------------------------------------------------------------------------- IAM
@@ -525,6 +557,7 @@ def test_guru_sync_may_read_only_the_guru_secret_write_its_own_prefix_and_findin
         permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
         *snapshot_prefix_permissions("guru"),
         *findings_permissions("gusto"),
+        *sync_lease_permissions("guru"),
     }
 
 
@@ -536,6 +569,7 @@ def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_re
         permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
         *snapshot_prefix_permissions("gusto"),
         *findings_permissions("guru"),
+        *sync_lease_permissions("gusto"),
         *(
             permission(action, get_att("IdempotencyTable", "Arn"), lease_items_only())
             for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -635,11 +669,23 @@ def managed_policy_arn(arn: Any) -> str:
 
 
 @pytest.mark.parametrize("function", ALL_FUNCTIONS)
-def test_functions_get_no_managed_policy_but_the_basic_execution_role(cfn_template: Template, function: str) -> None:
+def test_functions_get_no_managed_policy_but_basic_execution_and_x_ray_writes(
+    cfn_template: Template, function: str
+) -> None:
     actual = props(cfn_template, f"{function}Role").get("ManagedPolicyArns", [])
-    assert [managed_policy_arn(arn) for arn in actual] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert sorted(managed_policy_arn(arn) for arn in actual) == [
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     ]
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_a_sync_may_hold_only_its_own_connectors_sync_lease(cfn_template: Template, connector: str) -> None:
+    role = f"{SYNC_FUNCTION_OF[connector]}Role"
+    other = "gusto" if connector == "guru" else "guru"
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert may_touch_item(cfn_template, role, action, sync_lease_key(connector)), action
+        assert not may_touch_item(cfn_template, role, action, sync_lease_key(other)), action
 
 
 # --------------------------------------------------------------------------- snapshot bucket
@@ -719,6 +765,19 @@ def test_snapshot_bucket_never_expires_a_snapshot_or_latest_json(cfn_template: T
     folder = snapshot_folder(connector, SYNC_ID)
     for key in (latest_key(connector), f"{folder}/manifest.json", f"{folder}/grants/part-00000.jsonl.gz"):
         assert expiring_rules_for(cfn_template, key) == [], key
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_snapshot_retention_when_set_expires_snapshots_after_the_configured_days(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    assert sam_template["Parameters"]["SnapshotRetentionDays"]["Default"] == 0  # keep
+    assert cfn_template["Conditions"]["HasSnapshotRetention"] == {
+        "Fn::Not": [{"Fn::Equals": [ref("SnapshotRetentionDays"), 0]}]
+    }
+    manifest = f"{snapshot_folder(connector, SYNC_ID)}/manifest.json"
+    (rule,) = expiring_rules_for(cfn_template, manifest, {"HasSnapshotRetention"})
+    assert rule["ExpirationInDays"] == ref("SnapshotRetentionDays")
 
 
 def test_snapshot_bucket_survives_stack_deletion_and_replacement(cfn_template: Template) -> None:
@@ -954,6 +1013,15 @@ def test_schedule_input_names_the_connector_and_the_scheduler_run(cfn_template: 
     }
 
 
+def test_schedules_follow_the_schedule_state_parameter(cfn_template: Template, sam_template: Template) -> None:
+    parameter = sam_template["Parameters"]["ScheduleState"]
+    assert parameter["Default"] == "ENABLED" and parameter["AllowedValues"] == ["ENABLED", "DISABLED"]
+    schedules = resources_of_type(cfn_template, "AWS::Scheduler::Schedule")
+    assert len(schedules) == 2
+    for logical_id, schedule in schedules.items():
+        assert schedule["Properties"]["State"] == ref("ScheduleState"), logical_id
+
+
 def test_schedules_leave_naming_to_cloudformation(cfn_template: Template) -> None:
     # A fixed schedule name collides when two stacks are deployed in one account (OmitName: true).
     for schedule in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values():
@@ -985,7 +1053,7 @@ def test_state_machine_invokes_only_its_own_sync_function(cfn_template: Template
     assert p["DefinitionSubstitutions"] == {"SyncFunctionArn": get_att(function, "Arn")}
     task = state_machine_definition(cfn_template, state_machine)["States"]["RunSync"]
     assert task["Parameters"]["FunctionName"] == "${SyncFunctionArn}"
-    (grant,) = allowed_permissions(cfn_template, f"{state_machine}Role")
+    (grant,) = [p for p in allowed_permissions(cfn_template, f"{state_machine}Role") if p.action.startswith("lambda:")]
     assert grant.action == "lambda:InvokeFunction"
     assert json.loads(grant.resource)["Fn::Sub"][1] == {"functionName": ref(function)}
 
@@ -1028,6 +1096,17 @@ def test_state_machine_loops_on_in_progress_feeding_each_result_back(
     execution = run_state_machine(definition, start, [first, second, done])
     assert execution.outcome == "Succeed"
     assert execution.payloads == [start, first, second]
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_succeeds_when_the_sync_was_skipped_for_another_sync(
+    cfn_template: Template, state_machine: str
+) -> None:
+    definition = state_machine_definition(cfn_template, state_machine)
+    skipped = {"status": "skipped", "connector": "guru", "sync_id": None, "reason": "another guru sync holds it"}
+    execution = run_state_machine(definition, {"connector": "guru"}, [skipped])
+    assert execution.outcome == "Succeed"
+    assert len(execution.payloads) == 1
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
@@ -1099,12 +1178,41 @@ def test_alarm_fires_on_the_first_occurrence(cfn_template: Template, alarm_name:
     assert breaches(alarm, 1) and not breaches(alarm, 0)
 
 
-def test_alarms_notify_the_alarm_topic_and_ignore_missing_data(cfn_template: Template) -> None:
+FRESHNESS_ALARMS = {"guru": "GuruSnapshotStaleAlarm", "gusto": "GustoSnapshotStaleAlarm"}
+
+
+def test_alarms_notify_the_alarm_topic_and_only_freshness_counts_missing_data(cfn_template: Template) -> None:
     alarms = resources_of_type(cfn_template, "AWS::CloudWatch::Alarm")
     assert alarms
     for logical_id, resource in alarms.items():
-        assert resource["Properties"]["TreatMissingData"] == "notBreaching", logical_id
+        expected = "breaching" if logical_id in FRESHNESS_ALARMS.values() else "notBreaching"
+        assert resource["Properties"]["TreatMissingData"] == expected, logical_id
         assert resource["Properties"]["AlarmActions"] == [ref("AlarmTopic")], logical_id
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_freshness_alarm_fires_when_no_snapshot_completed_for_the_configured_hours(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    hours = f"{connector.capitalize()}FreshnessHours"
+    alarm = props(cfn_template, FRESHNESS_ALARMS[connector])
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AccessSync", "SyncSucceeded")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": f"{connector}-sync"}]
+    # Every hour without a success breaches (missing data too); all of the last `hours` hours must breach.
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", 3600)
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == ref(hours)
+    assert breaches(alarm, 0) and not breaches(alarm, 1)
+    # Twice the default schedule, rate(6 hours).
+    assert sam_template["Parameters"][hours]["Default"] == 12
+    assert alarm["ActionsEnabled"] == {"Fn::If": ["SchedulesEnabled", True, False]}
+
+
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(cfn_template: Template) -> None:
+    assert props(cfn_template, "AlarmTopic")["KmsMasterKeyId"] == ref("AlarmTopicKey")
+    key = props(cfn_template, "AlarmTopicKey")
+    assert key["EnableKeyRotation"] is True
+    cloudwatch = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(cloudwatch) == 1 and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 def test_alarm_email_subscription_exists_only_when_an_address_is_given(

@@ -153,7 +153,8 @@ def test_status_and_raw_fields_of_people(tmp_path: Path, clock: FakeClock) -> No
     assert len(businesses) == 2
     for business in businesses:
         assert business["display_name"] == business["profile"]["business_name"]
-        assert business["user"] is None and business["profile"]["email"] is None
+        # A user-like resource always carries `user`; with no address, its handle is the contractor's uuid.
+        assert business["user"] == {"email": None, "login": business["id"]} and business["profile"]["email"] is None
     individual = next(record for record in contractors if record["profile"]["type"] == "Individual")
     assert individual["user"]["email"] == individual["profile"]["email"]
 
@@ -404,14 +405,14 @@ def test_a_revoked_connection_fails_the_sync_and_leaves_the_secret_alone(tmp_pat
 
 
 def test_every_request_passes_the_client_side_rate_window(tmp_path: Path, clock: FakeClock) -> None:
-    from access_sync.http.limits import RateWindow
+    from access_sync.http.limits import RateWindow, WaitNotice
 
     class Counting(RateWindow):
         acquired = 0
 
-        def acquire(self) -> None:
+        def acquire(self, on_wait: WaitNotice | None = None) -> None:
             Counting.acquired += 1
-            super().acquire()
+            super().acquire(on_wait)
 
     sim = GustoSimulator(employees=250, clock=clock)
     store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())

@@ -45,6 +45,16 @@ def test_a_grant_to_an_inline_person_parses() -> None:
             ' "account": {"first_name": "A", "last_name": "B", "self_onboarding": true}}',
             "account.email is required when self_onboarding is true",
         ),
+        (
+            '{"request_id": "r", "connector": "guru", "action": "delete_resource",'
+            ' "resource": {"resource_type": "widget", "id": "w"}}',
+            "unknown resource_type 'widget' for guru; use one of user, group",
+        ),
+        (
+            '{"request_id": "r", "connector": "gusto", "action": "grant", "entitlement_id": "company:c:admin",'
+            ' "principal": {"resource_type": "member", "id": "m"}}',
+            "unknown resource_type 'member' for gusto; use one of company, employee, contractor, user",
+        ),
     ],
 )
 def test_malformed_requests_are_rejected_with_the_reason(body: str, reason: str) -> None:

@@ -30,7 +30,7 @@ def run_expire_command(args: argparse.Namespace) -> int:
             for end in due:
                 recorded = service.handle(json.dumps(end.revoke_request()))
                 not_done += recorded.outcome.status in NOT_DONE
-                print_outcome(recorded)
+                print_outcome(recorded, args.output)
         finally:
             close_all(provisioners)
     pending = sorted(ends.pending(), key=lambda end: end.expires_at)

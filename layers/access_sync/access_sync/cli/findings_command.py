@@ -199,7 +199,7 @@ def run_remediation(args: argparse.Namespace, store: BlobStore) -> int:
         if args.output == "json":
             print(recorded.outcome.model_dump_json())
         else:
-            print_outcome(recorded)
+            print_outcome(recorded, args.output)
     if args.output != "json":
         print(report.sentence())
     return 1 if any(recorded.outcome.status in {"failed", "unsupported", "rejected"} for recorded in outcomes) else 0

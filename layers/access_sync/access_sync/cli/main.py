@@ -1,16 +1,51 @@
-"""`access-sync`: argument parsing and the one place where errors become exit codes (docs/operations.md)."""
+"""`access-sync`: argument parsing and the one place where errors become exit codes (docs/operations.md).
+
+Every error leaves as one line on stderr: the library's own errors with their exit codes, usage errors with 2,
+anything unexpected with 70 (its traceback only with -v).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
+from access_sync import __version__
 from access_sync.errors import AccessSyncError, ConfigurationError
 from access_sync.wiring.registry import CONNECTORS
 
 DEFAULT_DEST = "./access-sync-data"
+INTERNAL_ERROR = 70
+OUTPUTS = ("text", "json", "csv")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"access-sync: error: {message}; see `{self.prog} --help`.\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """-v, -q and -o, accepted before the command and after it; given after it, they win."""
+
+    def default(value: object) -> object:
+        # Left out of the namespace when not given after the command, so the value given before it stays.
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log progress as JSON lines on stderr"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default(False), help="no progress display and no log lines"
+    )
+    parser.add_argument(
+        "-o", "--output", choices=OUTPUTS, default=default("text"), help="text (default), json, or csv for tables"
+    )
 
 
 def _credentials_options(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +54,7 @@ def _credentials_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--secret-id", metavar="ID", help="Secrets Manager secret with the credentials")
 
 
-def _review_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _review_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     review = commands.add_parser("review", help="access reviews: start a campaign, apply decisions, report evidence")
     actions = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="a campaign from the latest snapshots; prints its id")
@@ -40,10 +75,9 @@ def _review_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="access-sync", description="Identity-governance connectors for Guru and Gusto."
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress as JSON lines on stderr")
+    parser = _Parser(prog="access-sync", description="Identity-governance connectors for Guru and Gusto.")
+    parser.add_argument("--version", action="version", version=f"access-sync {__version__}")
+    _global_options(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = commands.add_parser("sync", help="take a snapshot of who has access")
@@ -54,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _credentials_options(sync)
 
     provision = commands.add_parser("provision", help="carry out access requests")
-    provision.add_argument("--file", default="-", metavar="REQUESTS.json", help="request(s) as JSON; - for stdin")
+    provision.add_argument("--file", metavar="REQUESTS.json", help="request(s) as JSON; - for stdin (the default)")
     provision.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     provision.add_argument("--base-url", metavar="URL")
     provision.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the file mixes connectors")
@@ -100,15 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
     demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
+    for command in commands.choices.values():
+        _global_options(command, after_command=True)
     return parser
 
 
-def _quiet_logs(verbose: bool) -> None:
-    """Local runs log to stderr and only warnings unless --verbose; metrics are a Lambda concern."""
+def _quiet_logs(verbose: bool, quiet: bool) -> None:
+    """Local runs log to stderr: errors only, INFO with --verbose, nothing with --quiet; metrics are a Lambda
+    concern."""
     from access_sync.observability import logger
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    logger.setLevel("INFO" if verbose else "ERROR")
+    logger.setLevel("INFO" if verbose else "CRITICAL" if quiet else "ERROR")
     handler = logger.registered_handler
     if hasattr(handler, "setStream"):
         handler.setStream(sys.stderr)
@@ -161,10 +198,27 @@ def _demo_command() -> Callable[[argparse.Namespace], int]:
     return run_demo_command
 
 
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    """One line naming the exception and where it was raised in access-sync; the traceback only with -v."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}access_sync" in frame.filename] or frames
+    where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+    print(f"access-sync: internal error: {type(exc).__name__}{where}; run with -v for details", file=sys.stderr)
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    return INTERNAL_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _quiet_logs(args.verbose)
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version and usage errors have printed what they had to say
+        return stop.code if isinstance(stop.code, int) else 2
+    verbose = bool(args.verbose)
+    try:
+        if args.verbose and args.quiet:
+            raise ConfigurationError("Give -v (--verbose) or -q (--quiet), not both.")
+        _quiet_logs(verbose, args.quiet)
         return _command(args.command)(args)
     except AccessSyncError as exc:
         print(f"access-sync: error: {exc.message}", file=sys.stderr)
@@ -172,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("access-sync: interrupted; nothing was marked complete.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _internal_error(exc, verbose)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from access_sync.models import ids
+from access_sync.models.snapshot import ResourceType
 from access_sync.models.sync_events import ConnectorName
 
 OutcomeStatus = Literal["succeeded", "already_done", "failed", "unsupported", "rejected"]
@@ -333,11 +334,36 @@ def _rejection(raw_body: str, reason: str, fields: dict[str, Any] | None = None)
     )
 
 
+class KnownConnector(Protocol):
+    """What a request is checked against: the resource types the connector knows (its ConnectorSpec)."""
+
+    @property
+    def resource_types(self) -> Sequence[ResourceType]: ...
+
+
+def _resource_types(request: ProvisioningRequest) -> list[str]:
+    """The resource types a request names: the principal of a grant (unless given inline), a deleted resource."""
+    if isinstance(request, GrantRequest) and isinstance(request.principal, ResourceId):
+        return [request.principal.resource_type]
+    if isinstance(request, DeleteResourceRequest):
+        return [request.resource.resource_type]
+    return []
+
+
+def _unknown_type(request: ProvisioningRequest, connector: KnownConnector) -> str | None:
+    known = [kind.id for kind in connector.resource_types]
+    for kind in _resource_types(request):
+        if kind not in known:
+            return f"unknown resource_type {storable(kind)!r} for {request.connector}; use one of {', '.join(known)}"
+    return None
+
+
 def parse_request(
-    raw_body: str, connectors: Collection[str], no_end: Mapping[str, str] | None = None
+    raw_body: str, connectors: Mapping[str, KnownConnector], no_end: Mapping[str, str] | None = None
 ) -> ProvisioningRequest | Rejection:
-    """A valid request for one of `connectors`, or a Rejection naming what is wrong (never an exception: bad
-    input is not retried). `no_end` names the connectors whose grants cannot carry an end, with the reason."""
+    """A valid request for one of `connectors`, naming only resource types its connector knows, or a Rejection
+    naming what is wrong (never an exception: bad input is not retried). `no_end` names the connectors whose
+    grants cannot carry an end, with the reason."""
     if len(raw_body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         return _rejection(raw_body, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
     try:
@@ -362,6 +388,8 @@ def parse_request(
         return _rejection(
             raw_body, f"unknown connector {request.connector!r}; use one of {', '.join(sorted(connectors))}", body
         )
+    if unknown := _unknown_type(request, connectors[request.connector]):
+        return _rejection(raw_body, unknown, body)
     refusal = (no_end or {}).get(request.connector)
     if isinstance(request, GrantRequest) and request.time_bound and refusal:
         return _rejection(raw_body, refusal, body)

@@ -17,7 +17,7 @@ retries it and finally parks it in the DLQ — nothing is lost while an operator
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ from access_sync.models.provisioning import (
     CreateAccountRequest,
     GrantEnd,
     GrantRequest,
+    KnownConnector,
     ProvisioningOutcome,
     ProvisioningRequest,
     Rejection,
@@ -83,7 +84,7 @@ class ProvisioningService:
     def __init__(
         self,
         provisioner_for: Callable[[str], Provisioner],
-        connectors: Collection[str],
+        connectors: Mapping[str, KnownConnector],
         recorder: OutcomeRecorder,
         persistence: BasePersistenceLayer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -92,7 +93,7 @@ class ProvisioningService:
         no_end: Mapping[str, str] | None = None,
     ) -> None:
         self.provisioner_for = provisioner_for
-        self.connectors = sorted(connectors)
+        self.connectors = connectors
         self.recorder = recorder
         self.attempts = AttemptLog(recorder.store)
         self.clock = clock

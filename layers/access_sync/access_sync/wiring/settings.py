@@ -1,7 +1,7 @@
 """The Lambda environment (docs/operations.md) as one validated model; nothing else reads os.environ for it.
 
-Settings of one connector (its secret, base URL, concurrency) are named by that connector's ConnectorSettings
-and read by `connector_environment`.
+Settings of one connector are named by that connector's ConnectorSettings: its secret and concurrency are read
+by `connector_environment`, its base URL by `connections.checked_base_url` (which the CLI shares).
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class ConnectorEnvironment(BaseModel):
     """One connector's variables in a function's environment."""
 
     secret_id: str
-    base_url: str | None = None
     concurrency: int = 16
 
 
@@ -81,8 +80,6 @@ def connector_environment(settings: ConnectorSettings) -> ConnectorEnvironment:
         raise ConfigurationError(f"The function's environment lacks {settings.secret_id_env}.")
     concurrency = os.environ.get(settings.concurrency_env) if settings.concurrency_env else None
     try:
-        return ConnectorEnvironment(
-            secret_id=secret_id, base_url=os.environ.get(settings.base_url_env) or None, concurrency=concurrency or 16
-        )
+        return ConnectorEnvironment(secret_id=secret_id, concurrency=concurrency or 16)
     except ValidationError:
         raise ConfigurationError(f"The function's environment has an invalid {settings.concurrency_env}.") from None

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from access_sync.errors import AccessSyncError, CredentialsError, UpstreamError
+from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
 from access_sync.http.limits import AdaptiveConcurrency
 from access_sync.models.secrets import GuruCredentials
@@ -59,6 +59,11 @@ def guru_error(response: httpx.Response) -> AccessSyncError:
         return CredentialsError(
             f"Guru denied access to {path} (HTTP 403): the token's owner must be a Guru admin who can "
             "list members and groups."
+        )
+    if response.status_code == 404 and not path.startswith("/api/v1/"):
+        return ConfigurationError(
+            f"Guru answered 404 to {response.request.method} {path}: Guru base URLs end in /api/v1 "
+            f"(e.g. {DEFAULT_BASE_URL}); fix --base-url or GURU_BASE_URL."
         )
     detail = _message(response)
     return UpstreamError(
@@ -122,7 +127,7 @@ class GuruClient:
         response = self.api.send("GET", path_or_url, ok=(200, 204))
         if response.status_code == 204 or not response.content:
             return [], None
-        body = response.json()
+        body = self.api.json(response)
         if not isinstance(body, list):
             raise UpstreamError(f"Guru answered {response.request.url.path} with something other than a list.")
         return body, next_page_url(response.headers.get("Link"))
@@ -134,7 +139,9 @@ class GuruClient:
             yield items
 
     def whoami(self) -> dict[str, Any]:
-        body: dict[str, Any] = self.api.send("GET", "whoami").json()
+        body = self.api.json(self.api.send("GET", "whoami"))
+        if not isinstance(body, dict):
+            raise UpstreamError("Guru answered GET /whoami with something other than an object.")
         return body
 
     # Provisioning: the caller decides what 400/403/404 mean for the request, so they are answers, not errors.

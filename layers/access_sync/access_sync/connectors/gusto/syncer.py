@@ -171,8 +171,9 @@ def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Res
         display_name=str(name or contractor["uuid"]),
         parent=company,
         status="disabled" if contractor.get("is_active") is False else "enabled",
-        # A business contractor is a company, not a person with a login.
-        user=None if business and not email else UserTrait(email=email, login=email),
+        # A business contractor usually has no address: its handle is then its Gusto uuid, which never changes
+        # (its business name may).
+        user=UserTrait(email=email, login=email or str(contractor["uuid"])),
         profile={
             "type": contractor.get("type"),
             "first_name": contractor.get("first_name"),
