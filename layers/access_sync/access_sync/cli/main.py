@@ -122,7 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
     findings = commands.add_parser("findings", help="who left and still has access (Gusto against Guru)")
     findings.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     findings.add_argument("--all", action="store_true", help="include the findings resolved in the latest run")
-    findings.add_argument("-o", "--output", choices=["text", "json", "csv"], default="text")
     findings.add_argument(
         "--remediate", metavar="MODE", help="revoke_groups or remove_account: remove the leavers' Guru access"
     )
