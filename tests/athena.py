@@ -5,11 +5,13 @@ by sqlglot) over a local DEST, with each table's columns exactly as the template
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import boto3
 import duckdb
 import sqlglot
 
@@ -56,6 +58,15 @@ def glue_tables(bucket: str = "bucket") -> dict[str, dict[str, Any]]:
     return found
 
 
+def create_glue_catalog(bucket: str) -> None:
+    """The Glue database and tables (not the views) exactly as template.yaml defines them, in moto."""
+    glue = boto3.client("glue")
+    glue.create_database(DatabaseInput={"Name": DATABASE})
+    for table in glue_tables(bucket).values():
+        if table["TableType"] == "EXTERNAL_TABLE":
+            glue.create_table(DatabaseName=DATABASE, TableInput=table)
+
+
 def view_definition(table: dict[str, Any]) -> dict[str, Any]:
     """The JSON Athena keeps in a Presto view's ViewOriginalText."""
     text = table["ViewOriginalText"]
@@ -79,31 +90,54 @@ def to_duckdb(sql: str) -> str:
 
 
 def duckdb_type(hive: str) -> str:
-    """A Hive column type (string, struct<a:string>, array<string>) as DuckDB spells it."""
-    if hive == "string":
-        return "VARCHAR"
+    """A Hive column type (string, int, struct<a:string>, array<string>, nested) as DuckDB spells it."""
+    if hive in ("string", "int"):
+        return {"string": "VARCHAR", "int": "INTEGER"}[hive]
     if hive.startswith("array<") and hive.endswith(">"):
         return f"{duckdb_type(hive[6:-1])}[]"
     if hive.startswith("struct<") and hive.endswith(">"):
-        fields = [field.split(":", 1) for field in hive[7:-1].split(",")]
+        fields = [field.split(":", 1) for field in _top_level_fields(hive[7:-1])]
         return "STRUCT(" + ", ".join(f'"{name}" {duckdb_type(kind)}' for name, kind in fields) + ")"
     raise AssertionError(f"column type not understood by this test: {hive}")
 
 
+def _top_level_fields(fields: str) -> list[str]:
+    """`a:string,b:struct<c:int,d:string>` → its two fields: commas inside <> belong to a nested type."""
+    found, depth, start = [], 0, 0
+    for index, character in enumerate(fields):
+        depth += {"<": 1, ">": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            found.append(fields[start:index])
+            start = index + 1
+    return [*found, fields[start:]]
+
+
+def _files(dest: Path, table: dict[str, Any]) -> str:
+    """The table's part files in a local DEST: its location, one folder per partition key, then the parts
+    folder named after the table (snapshots/<3 keys>/grants/…, findings/<2 keys>/findings/…)."""
+    location = table["StorageDescriptor"]["Location"].split("/", 3)[3]  # s3://bucket/<this>
+    return f"{dest}/{location}" + "*/" * len(table["PartitionKeys"]) + f"{table['Name']}/*.jsonl.gz"
+
+
 def duckdb_over(dest: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB with the template's tables over `dest`/snapshots and its views, created from the template's SQL."""
+    """DuckDB with the template's tables over `dest` and its views, created from the template's SQL. A table
+    with no files in `dest` (no findings run yet, say) is empty, with its declared columns."""
     connection = duckdb.connect()
-    partitions = {key["Name"]: "VARCHAR" for key in next(iter(glue_tables().values()))["PartitionKeys"]}
     for name, table in glue_tables().items():
         columns = {c["Name"]: duckdb_type(c["Type"]) for c in table["StorageDescriptor"]["Columns"]}
-        if table["TableType"] == "EXTERNAL_TABLE":
-            files = f"{dest}/snapshots/*/*/*/{name}/*.jsonl.gz"
-            connection.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_json('{files}', format = 'newline_delimited', "
-                f"hive_partitioning = true, hive_types = {partitions}, columns = {columns})"
-            )
-        else:
+        if table["TableType"] == "VIRTUAL_VIEW":
             connection.execute(f"CREATE VIEW {name} AS {to_duckdb(view_definition(table)['originalSql'])}")
+            continue
+        partitions = {key["Name"]: "VARCHAR" for key in table["PartitionKeys"]}
+        files = _files(dest, table)
+        if not glob.glob(files):
+            declared = ", ".join(f'"{column}" {kind}' for column, kind in {**columns, **partitions}.items())
+            connection.execute(f"CREATE TABLE {name} ({declared})")
+            continue
+        connection.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_json('{files}', format = 'newline_delimited', "
+            f"hive_partitioning = true, hive_types = {partitions}, columns = {columns})"
+        )
     return connection
 
 

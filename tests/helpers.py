@@ -8,18 +8,55 @@ from pathlib import Path
 from typing import Any
 
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
+from access_sync_sim.guru import GuruSimulator
 
 EVENTS = REPO_ROOT / "events"
 
 __all__ = [
     "EVENTS",
     "LocalLambdaContext",
+    "create_idempotency_table",
+    "guru_grant",
+    "guru_outsider",
     "load_event",
     "load_handler_module",
     "read_jsonl_gz",
     "read_snapshot",
     "sqs_event",
 ]
+
+
+def guru_outsider(guru: GuruSimulator, members: int = 40) -> tuple[str, str]:
+    """A Guru group (not All Members) and a member of the first `members` who is not in it."""
+    return next(
+        (gid, guru.member_email(i))
+        for gid in guru.group_ids()[1:]
+        for i in range(2, members)
+        if not guru.is_member(gid, guru.member_email(i))
+    )
+
+
+def guru_grant(request_id: str, access: tuple[str, str], **end: str) -> dict[str, Any]:
+    """A grant of group membership `access` (group id, member email), with an end when given."""
+    gid, email = access
+    return {
+        "request_id": request_id,
+        "connector": "guru",
+        "action": "grant",
+        "entitlement_id": f"group:{gid}:member",
+        "principal": {"resource_type": "user", "id": email},
+        **end,
+    }
+
+
+def create_idempotency_table(client: Any, name: str) -> None:
+    """The stack's IdempotencyTable (idempotency records, leases, the rate budget), as template.yaml defines it."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def load_event(name: str) -> dict[str, Any]:

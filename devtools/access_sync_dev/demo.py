@@ -13,22 +13,29 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from access_sync.cli.findings_command import headline
+from access_sync.cli.output import counted, require_output
+from access_sync.findings.files import latest_pointer, read_lines
+from access_sync.findings.service import remediate_latest
 from access_sync.models import ids
+from access_sync.models.findings import KINDS
 from access_sync.observability import logger
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.snapshot.views import change_row, change_text, grant_rows
 from access_sync.stores.s3 import S3BlobStore, s3_client
+from access_sync_dev.demo_review import run_review
 from access_sync_dev.local_aws import LocalStack, local_aws
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
+from access_sync_sim.organisation import Organisation
 
-GURU_MEMBERS, GURU_GROUPS = 300, 12
+GURU_GROUPS = 12
 GUSTO_EMPLOYEES, GUSTO_CONTRACTORS, GUSTO_ADMINS = 40, 10, 5
 
 
@@ -104,16 +111,20 @@ def gusto_summary(reader: SnapshotReader) -> list[str]:
         f"  company {company}: {kinds['employee']} employees ({disabled['employee']} terminated), "
         f"{kinds['contractor']} contractors ({disabled['contractor']} inactive)",
         f"  {len(admins)} company admins: {', '.join(admins)}",
-        f"  {kinds['user']} admin(s) match no employee or contractor and are kept as user resources",
+        f"  {counted(kinds['user'], 'admin')} matching no employee or contractor, kept with resource type user",
     ]
 
 
+def newcomer(guru: GuruSimulator, group: str, skip: int = 0) -> str:
+    """A team member who is not in `group` (the `skip`-th such one)."""
+    outside = (email for email in guru.team_emails()[2:] if not guru.is_member(group, email))
+    return [email for _, email in zip(range(skip + 1), outside, strict=False)][-1]
+
+
 def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
-    """A batch an access-request system might send: four changes, one bad message, one duplicate."""
+    """A batch an access-request system might send: five changes (one for a shift only), one bad message, one
+    duplicate."""
     group = guru.group_ids()[-2]
-    newcomer = next(
-        guru.member_email(i) for i in range(2, GURU_MEMBERS) if not guru.is_member(group, guru.member_email(i))
-    )
     hire = {
         "request_id": "demo-hire-grace",
         "connector": "gusto",
@@ -139,7 +150,15 @@ def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
             "connector": "guru",
             "action": "grant",
             "entitlement_id": ids.entitlement_id("group", group, "member"),
-            "principal": {"resource_type": "user", "id": newcomer},
+            "principal": {"resource_type": "user", "id": newcomer(guru, group)},
+        },
+        {
+            "request_id": "demo-guru-shift",
+            "connector": "guru",
+            "action": "grant",
+            "entitlement_id": ids.entitlement_id("group", group, "member"),
+            "principal": {"resource_type": "user", "id": newcomer(guru, group, skip=1)},
+            "duration": "PT10M",
         },
         {
             "request_id": "demo-revoke-admin",
@@ -154,29 +173,42 @@ def demo_requests(guru: GuruSimulator, gusto: GustoSimulator) -> list[str]:
 
 
 def provision_through_queue(stack: LocalStack, bodies: list[str], log: TextIO) -> list[dict[str, Any]]:
-    """Sends the requests to the queue, hands the received batch to the ProvisioningFunction as Lambda's
-    SQS poller would, and deletes what the handler did not report as failed."""
+    """Sends the requests to the queue and lets the ProvisioningFunction carry them out; returns their outcomes."""
+    sqs = stack.client("sqs")
+    for body in bodies:
+        sqs.send_message(QueueUrl=stack.queue_url(), MessageBody=body)
+    return outcomes_of(stack, drain_queue(stack, log))
+
+
+def drain_queue(stack: LocalStack, log: TextIO) -> list[str]:
+    """Hands what is on the queue to the ProvisioningFunction, ten at a time, as Lambda's SQS poller would, and
+    deletes what the handler did not report as failed; returns the request ids it carried."""
     sqs = stack.client("sqs")
     queue = stack.queue_url()
-    for body in bodies:
-        sqs.send_message(QueueUrl=queue, MessageBody=body)
-    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1)[
-        "Messages"
-    ]
-    event = {"Records": [sqs_record(message) for message in received]}
     handler = load_handler_module("provisioning").handler
-    with lambda_output(log):
-        response = handler(event, LocalLambdaContext(function_name="provisioning"))
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    for message in received:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    results = []
+    carried: list[str] = []
+    while received := sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+    ).get("Messages"):
+        event = {"Records": [sqs_record(message) for message in received]}
+        with lambda_output(log):
+            response = handler(event, LocalLambdaContext(function_name="provisioning"))
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        for message in received:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            with contextlib.suppress(ValueError, KeyError):
+                carried.append(json.loads(message["Body"])["request_id"])
+    return carried
+
+
+def outcomes_of(stack: LocalStack, request_ids: list[str]) -> list[dict[str, Any]]:
     store = S3BlobStore(stack.bucket)
+    results = []
     for key in sorted(store.list_keys("provisioning/results/")):
         raw = store.get_bytes(key)
-        if raw:
-            results.append(json.loads(raw))
+        if raw and (outcome := json.loads(raw))["request_id"] in request_ids:
+            results.append(outcome)
     return results
 
 
@@ -228,6 +260,44 @@ def access_review_lines(reader: SnapshotReader, shown: int = 6) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
+def findings_table(store: S3BlobStore, limit: int = 12) -> list[str]:
+    """The latest findings run as a person reads it: a headline, then one short row per open finding."""
+    pointer = latest_pointer(store)
+    if pointer is None:
+        return ["  no findings run yet"]
+    found = [finding for finding in read_lines(store, pointer.path) if finding["status"] == "open"]
+    found.sort(key=lambda finding: KINDS.index(finding["kind"]))
+    lines = [f"  {headline(found)}.", ""]
+    lines.append(f"  {'severity':<8} {'finding':<24} {'account':<40} {'person':<34} groups")
+    lines.append(f"  {'-' * 8} {'-' * 24} {'-' * 40} {'-' * 34} ------")
+    for finding in found[:limit]:
+        subject, person = finding["subject"], finding.get("person")
+        account = f"{subject['connector']} {subject.get('email') or subject['id']}"
+        who = "-"
+        if person:
+            when = f" {person['termination_date']}" if person.get("termination_date") else ""
+            who = f"{person['display_name']} ({person['status']}{when})"
+        lines.append(
+            f"  {finding['severity']:<8} {finding['kind']:<24} {account[:40]:<40} {who[:34]:<34} "
+            f"{finding['access']['grants']}"
+        )
+    if len(found) > limit:
+        lines.append(f"  … and {len(found) - limit} more: access-sync findings --out <DIR>")
+    return lines
+
+
+def resolved_lines(store: S3BlobStore) -> list[str]:
+    pointer = latest_pointer(store)
+    resolved = [f for f in read_lines(store, pointer.path) if f["status"] == "resolved"] if pointer else []
+    if not resolved:
+        return ["  nothing resolved"]
+    return [
+        f"  resolved: {f['kind']} {f['subject'].get('email') or f['subject']['id']} "
+        f"(first seen {f['first_seen_at']}, resolved {f['resolved_at']})"
+        for f in resolved
+    ]
+
+
 def section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 72 - len(title)))
 
@@ -237,18 +307,101 @@ def report_sync(stack: LocalStack, result: dict[str, Any]) -> SnapshotReader:
     manifest = reader.manifest
     print(
         f"{manifest.connector} sync {manifest.sync_id}: {result['requests']} API requests, "
-        f"{result['duration_seconds']:.2f} s, {manifest.invocations} invocation(s)"
+        f"{result['duration_seconds']:.2f} s, {counted(manifest.invocations, 'invocation')}"
     )
     return reader
+
+
+def show(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line)
+
+
+def syncs_and_requests(
+    stack: LocalStack, guru: GuruSimulator, gusto: GustoSimulator, log: TextIO
+) -> dict[str, dict[str, Any]]:
+    section("1. Scheduled syncs (the real Lambda handlers, events/*_sync_schedule.json)")
+    first = {name: invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log) for name in ("guru", "gusto")}
+    show(guru_summary(report_sync(stack, first["guru"])))
+    show(gusto_summary(report_sync(stack, first["gusto"])))
+    stored = stack.read_secret(stack.gusto_secret_id)["refresh_token"]
+    print(
+        f"  Gusto tokens refreshed {counted(gusto.refresh_count, 'time')}; the rotated refresh token stored in "
+        f"Secrets Manager still works: {'yes' if gusto.refresh_token_valid(stored) else 'NO'}"
+    )
+
+    section("2. Access requests through SQS → ProvisioningFunction")
+    outcomes = provision_through_queue(stack, demo_requests(guru, gusto), log)
+    show(outcome_table(outcomes))
+    print("  (the duplicate 'demo-hire-grace' was carried out once; its first outcome was reported again)")
+    return first
+
+
+def changes_and_schedule(stack: LocalStack, log: TextIO) -> None:
+    """What the next syncs changed, from each snapshot's own changes records; then a time-bound grant ends."""
+    (schedule,) = stack.schedules()
+    print(
+        f"  time-bound 'demo-guru-shift' ends by itself: schedule {schedule['GroupName']}/{schedule['Name']}\n"
+        f"    {schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}, then "
+        f"{schedule['ActionAfterCompletion']}; puts on the queue: {schedule['Target']['Input']}"
+    )
+    store = S3BlobStore(stack.bucket)
+    section("3. Syncs again: what changed (each snapshot's changes/ records)")
+    for name in ("guru", "gusto"):
+        after = SnapshotReader(store, invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)["snapshot"])
+        print(f"{name}:")
+        show(change_lines(after))
+
+    section("4. The shift is over: the schedule fires (EventBridge Scheduler → SQS → ProvisioningFunction)")
+    # moto keeps schedules without running them: the demo puts the input on the queue as Scheduler would.
+    end = json.loads(schedule["Target"]["Input"])
+    ended = [o for o in provision_through_queue(stack, [json.dumps(end)], log) if o["request_id"] == end["request_id"]]
+    show(outcome_table(ended))
+    after = SnapshotReader(store, invoke_sync("guru_sync", "guru_sync_schedule.json", log)["snapshot"])
+    print("guru, the next sync's changes:")
+    show(change_lines(after))
+
+
+def findings_and_remediation(stack: LocalStack, store: S3BlobStore, log: TextIO) -> None:
+    section("5. Findings: Gusto says who works here, Guru who has access (after every sync)")
+    show(findings_table(store))
+
+    section("6. Leaver remediation: a dry run, then remove_account through the queue")
+    rehearsal = remediate_latest(store, "remove_account", limit=20, dry_run=True)
+    for request in rehearsal.requests if rehearsal else []:
+        print(f"  would send {request['request_id']}  delete_resource {request['resource']['id']}")
+    os.environ.update(LEAVER_REMEDIATION="remove_account", REMEDIATION_MAX_PER_RUN="20")
+    invoke_sync("gusto_sync", "gusto_sync_schedule.json", log)  # its findings run sends the requests
+    os.environ["LEAVER_REMEDIATION"] = "off"
+    show(outcome_table(outcomes_of(stack, drain_queue(stack, log))))
+    invoke_sync("guru_sync", "guru_sync_schedule.json", log)
+    print("  Guru synced again; the leavers' findings are resolved:")
+    show(resolved_lines(store))
+    print("  (the breaker: more than REMEDIATION_MAX_PER_RUN requests in one run, and none is sent)")
+
+
+def results(stack: LocalStack, out: Path, log_path: Path, campaign_id: str, first: dict[str, dict[str, Any]]) -> None:
+    section("Results")
+    copied = stack.download("", str(out))
+    print(f"  {copied} files copied from s3://{stack.bucket} to {out}/")
+    print(f"  latest snapshots: {out}/snapshots/connector=<guru|gusto>/latest.json")
+    print(f"  provisioning outcomes: {out}/provisioning/results/")
+    print(f"  findings: {out}/findings/latest.json  (access-sync findings --out {out})")
+    print(f"  Lambda logs and metrics (JSON lines): {log_path}")
+    print(f"  review page (open in a browser): {out}/reviews/{campaign_id}/review.html")
+    print(f"  review evidence: {out}/reviews/{campaign_id}/evidence.html (and evidence.json)")
+    print(f"  all of it, one readable row per grant:  access-sync grants gusto --out {out} -o csv")
+    print(f"  what changed:                          access-sync diff guru --out {out}")
+    print(f"  try:  zcat {out}/{first['guru']['snapshot']}/grants/*.jsonl.gz | head -3")
 
 
 def run_demo(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "demo-lambda.log"
-    guru = GuruSimulator(members=GURU_MEMBERS, groups=GURU_GROUPS)
-    gusto = GustoSimulator(
-        employees=GUSTO_EMPLOYEES, contractors=GUSTO_CONTRACTORS, admins=GUSTO_ADMINS, access_token_ttl=240
-    )
+    # One organisation seen by both: Gusto's people are Guru's members, with the leavers a findings run must catch.
+    organisation = Organisation(employees=GUSTO_EMPLOYEES, contractors=GUSTO_CONTRACTORS, admins=GUSTO_ADMINS)
+    guru = GuruSimulator(organisation=organisation, groups=GURU_GROUPS)
+    gusto = GustoSimulator(organisation=organisation, access_token_ttl=240)
     with (
         local_aws() as stack,
         guru.serve() as guru_root,
@@ -256,57 +409,40 @@ def run_demo(out: Path) -> int:
         log_path.open("w") as log,
     ):
         s3_client.cache_clear()
-        os.environ.update(stack.lambda_environment(), GURU_BASE_URL=f"{guru_root}/api/v1", GUSTO_BASE_URL=gusto_root)
+        os.environ.update(
+            stack.lambda_environment(),
+            GURU_BASE_URL=f"{guru_root}/api/v1",
+            GUSTO_BASE_URL=gusto_root,
+            PROVISION_QUEUE_URL=stack.queue_url(),
+        )
+        store = S3BlobStore(stack.bucket)
+        # The service accounts and the one private address an operator knows about (docs/findings.md).
+        store.put_bytes("config/identities.json", json.dumps(organisation.suggested_identities(), indent=2).encode())
         stack.store_secret(stack.guru_secret_id, {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
         # Issued with an access token that has under 5 minutes left, so the first call shows a safe rotation.
         stack.store_secret(stack.gusto_secret_id, gusto.issue_credentials(environment="demo"))
         print("access-sync demo: simulated Guru and Gusto on loopback ports, AWS emulated by moto")
-        print(f"  guru   {guru_root}/api/v1  ({GURU_MEMBERS} members, {GURU_GROUPS} groups)")
+        print(f"  guru   {guru_root}/api/v1  ({len(guru.team_emails())} members, {GURU_GROUPS} groups)")
         print(f"  gusto  {gusto_root}  ({GUSTO_EMPLOYEES} employees, {GUSTO_CONTRACTORS} contractors)")
-        print(f"  aws    {stack.endpoint}  (bucket, 2 secrets, DynamoDB table, SQS queue + DLQ)")
+        print(f"  aws    {stack.endpoint}  (bucket, 2 secrets, DynamoDB table, SQS queue + DLQ, schedule group)")
 
-        section("1. Scheduled syncs (the real Lambda handlers, events/*_sync_schedule.json)")
-        first = {name: invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log) for name in ("guru", "gusto")}
-        for line in guru_summary(report_sync(stack, first["guru"])):
-            print(line)
-        for line in gusto_summary(report_sync(stack, first["gusto"])):
-            print(line)
-        stored = stack.read_secret(stack.gusto_secret_id)["refresh_token"]
-        print(
-            f"  Gusto tokens refreshed {gusto.refresh_count} time(s); the rotated refresh token stored in Secrets "
-            f"Manager still works: {'yes' if gusto.refresh_token_valid(stored) else 'NO'}"
-        )
+        first = syncs_and_requests(stack, guru, gusto, log)
+        changes_and_schedule(stack, log)
+        findings_and_remediation(stack, store, log)
+        section("7. Access review: decide, carry out through the queue, prove it")
 
-        section("2. Access requests through SQS → ProvisioningFunction")
-        outcomes = provision_through_queue(stack, demo_requests(guru, gusto), log)
-        for line in outcome_table(outcomes):
-            print(line)
-        print("  (the duplicate 'demo-hire-grace' was carried out once; its first outcome was reported again)")
+        def sync_all() -> None:
+            for name in ("guru", "gusto"):
+                invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)
 
-        section("3. Syncs again: what changed (each snapshot's changes/ records)")
-        latest = {}
-        for name in ("guru", "gusto"):
-            latest[name] = SnapshotReader(
-                S3BlobStore(stack.bucket), invoke_sync(f"{name}_sync", f"{name}_sync_schedule.json", log)["snapshot"]
-            )
-            print(f"{name}:")
-            for line in change_lines(latest[name]):
-                print(line)
-
-        section("4. Who has access now (the access_review view, a few rows of Gusto)")
-        for line in access_review_lines(latest["gusto"]):
-            print(line)
-
-        section("Results")
-        copied = stack.download("", str(out))
-        print(f"  {copied} files copied from s3://{stack.bucket} to {out}/")
-        print(f"  latest snapshots: {out}/snapshots/connector=<guru|gusto>/latest.json")
-        print(f"  provisioning outcomes: {out}/provisioning/results/")
-        print(f"  Lambda logs and metrics (JSON lines): {log_path}")
-        print(f"  all of it, one readable row per grant:  access-sync grants gusto --out {out} -o csv")
-        print(f"  what changed:                          access-sync diff guru --out {out}")
+        campaign_id = run_review(stack, out, log, lambda: len(drain_queue(stack, log)), sync_all)
+        section("8. Who has access now (the access_review view, a few rows of Gusto)")
+        gusto_now = SnapshotReader.latest(store, "gusto")
+        show(access_review_lines(gusto_now) if gusto_now else ["  no Gusto snapshot"])
+        results(stack, out, log_path, campaign_id, first)
     return 0
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
+    require_output(args.output, "demo", ("text",))
     return run_demo(Path(args.out).resolve())

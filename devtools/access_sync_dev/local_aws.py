@@ -1,7 +1,8 @@
 """A local AWS for the demo and the benchmark: a moto server on loopback with the stack's resources.
 
-Stands in for `sam deploy`: the bucket, both secrets, the table, the queue and its DLQ, named as the
-Lambda environment expects them. boto3 honours AWS_ENDPOINT_URL, so the real handlers talk to it unchanged.
+Stands in for `sam deploy`: the bucket, both secrets, the table, the queue and its DLQ, and the schedule
+group for the ends of time-bound grants, named as the Lambda environment expects them. boto3 honours
+AWS_ENDPOINT_URL, so the real handlers talk to it unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class LocalStack:
     gusto_secret_id: str = "access-sync/gusto"
     table: str = "access-sync-demo-idempotency"
     queue: str = "access-sync-demo-provision"
+    expiry_group: str = "access-sync-demo-expiries"
+    expiry_role_arn: str = "arn:aws:iam::123456789012:role/access-sync-demo-expiry-scheduler"
 
     def lambda_environment(self) -> dict[str, str]:
         return {
@@ -39,6 +42,9 @@ class LocalStack:
             "GUSTO_SECRET_ID": self.gusto_secret_id,
             "IDEMPOTENCY_TABLE": self.table,
             "EVENT_BUS_NAME": "default",
+            "EXPIRY_SCHEDULE_GROUP": self.expiry_group,
+            "EXPIRY_SCHEDULER_ROLE_ARN": self.expiry_role_arn,
+            "PROVISION_QUEUE_ARN": f"arn:aws:sqs:us-east-1:123456789012:{self.queue}",
         }
 
     def client(self, service: str) -> Any:
@@ -58,6 +64,13 @@ class LocalStack:
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
         sqs.create_queue(QueueName=self.queue, Attributes={"RedrivePolicy": redrive})
+        self.client("scheduler").create_schedule_group(Name=self.expiry_group)
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Every schedule in the expiry group, in full (moto keeps them but never runs them)."""
+        scheduler = self.client("scheduler")
+        listed = scheduler.list_schedules(GroupName=self.expiry_group)["Schedules"]
+        return [scheduler.get_schedule(Name=item["Name"], GroupName=self.expiry_group) for item in listed]
 
     def store_secret(self, secret_id: str, value: dict[str, Any]) -> None:
         self.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(value))
@@ -94,16 +107,25 @@ def local_aws() -> Iterator[LocalStack]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {key: os.environ.get(key) for key in [*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
-    os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
     try:
-        stack = LocalStack(endpoint)
-        stack.create_resources()
-        yield stack
+        with environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+            stack = LocalStack(endpoint)
+            stack.create_resources()
+            yield stack
+    finally:
+        server.stop()
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Sets `values` in os.environ for the block, then puts back what was there (or nothing)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        server.stop()

@@ -50,6 +50,6 @@ class Simulator:
         """An httpx transport that answers in-process, dropped connections included."""
         return in_process_transport(self.handle)
 
-    def serve(self, port: int = 0) -> AbstractContextManager[str]:
-        """Serve on a loopback port; yields the server's root URL (no trailing slash)."""
-        return serve_on_loopback(self.handle, port)
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> AbstractContextManager[str]:
+        """Serve on a loopback port (or on `host`); yields the server's root URL (no trailing slash)."""
+        return serve_on_loopback(self.handle, port, host)

@@ -32,10 +32,11 @@ def in_process_transport(handle: Handle) -> httpx.BaseTransport:
 
 
 @contextmanager
-def serve_on_loopback(handle: Handle, port: int = 0) -> Iterator[str]:
-    """Serve on a loopback port; yields the server's root URL (no trailing slash)."""
-    server = _LoopbackServer(("127.0.0.1", port), _make_handler(handle))
-    server.root_url = f"http://127.0.0.1:{server.server_port}"
+def serve_on_loopback(handle: Handle, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve on a loopback port (or on `host`, e.g. the Docker bridge for `sam local`); yields the server's root
+    URL (no trailing slash)."""
+    server = _LoopbackServer((host, port), _make_handler(handle))
+    server.root_url = f"http://{host}:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

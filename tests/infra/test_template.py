@@ -21,7 +21,7 @@ import cfnlint.api
 import pytest
 
 from access_sync.snapshot.layout import checkpoint_key, latest_key, segment_key, segments_prefix, snapshot_folder
-from access_sync.stores.lease import lease_key
+from access_sync.stores.lease import lease_key, sync_lease_key
 from access_sync.stores.rate_budget import rate_key
 
 Template = dict[str, Any]
@@ -134,12 +134,30 @@ EVENT_BUS = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:e
 
 
 def announcement_permissions() -> set[Permission]:
-    """Registering a snapshot's partitions (the table is read to copy its storage description) and publishing
-    its events: nothing more of Glue, and only the snapshot tables."""
+    """Registering a snapshot's partitions and a findings run's (the table is read to copy its storage
+    description) and publishing their events: nothing more of Glue, and only the snapshot and findings tables."""
     resources = [glue_arn("catalog"), glue_arn("database/${GlueDatabase}")]
-    resources += [glue_arn(f"table/${{GlueDatabase}}/{table}") for table in SNAPSHOT_TABLES]
+    resources += [glue_arn(f"table/${{GlueDatabase}}/{table}") for table in (*SNAPSHOT_TABLES, "findings")]
     return {
         *(permission(action, r) for action in ("glue:GetTable", "glue:BatchCreatePartition") for r in resources),
+        permission("events:PutEvents", EVENT_BUS),
+    }
+
+
+def findings_permissions(other: str) -> set[Permission]:
+    """Each sync function's share of the findings: the other connector's snapshots and the identity overrides
+    read only, findings/ read and written, remediation requests sent and finding events published."""
+    findings = sub("${SnapshotBucket.Arn}/findings/*")
+    return {
+        permission("s3:GetObject", sub(f"${{SnapshotBucket.Arn}}/snapshots/connector={other}/*")),
+        permission("s3:GetObject", sub("${SnapshotBucket.Arn}/config/identities.json")),
+        *(permission(action, findings) for action in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")),
+        permission(
+            "s3:ListBucket",
+            get_att("SnapshotBucket", "Arn"),
+            {"StringLike": {"s3:prefix": ["findings/*", f"snapshots/connector={other}/*", "config/*"]}},
+        ),
+        permission("sqs:SendMessage", get_att("ProvisionQueue", "Arn")),
         permission("events:PutEvents", EVENT_BUS),
     }
 
@@ -154,6 +172,15 @@ def table_permissions() -> set[Permission]:
 
 def lease_items_only() -> dict[str, Any]:
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#*"]}}
+
+
+def sync_lease_permissions(connector: str) -> set[Permission]:
+    """Take, renew, hand over and release its own connector's sync lease (`sync#<connector>`), nothing else."""
+    only = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [sync_lease_key(connector)]}}
+    return {
+        permission(action, get_att("IdempotencyTable", "Arn"), only)
+        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+    }
 
 
 def rate_items_only() -> dict[str, Any]:
@@ -235,16 +262,23 @@ def may_send_to_provision_queue(template: Template, principal: str | None, sende
     return True
 
 
-def lifecycle_rules(template: Template) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = props(template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]
+def lifecycle_rules(template: Template, true_conditions: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The bucket's rules as deployed when exactly `true_conditions` hold (the defaults: none of them)."""
+    rules: list[dict[str, Any]] = []
+    for rule in props(template, "SnapshotBucket")["LifecycleConfiguration"]["Rules"]:
+        if "Fn::If" in rule:
+            condition, when_true, when_false = rule["Fn::If"]
+            rule = when_true if condition in true_conditions else when_false
+        if rule != ref("AWS::NoValue"):
+            rules.append(rule)
     return rules
 
 
-def expiring_rules_for(template: Template, key: str) -> list[dict[str, Any]]:
+def expiring_rules_for(template: Template, key: str, true_conditions: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Enabled rules that expire the current version of `key`."""
     return [
         r
-        for r in lifecycle_rules(template)
+        for r in lifecycle_rules(template, true_conditions)
         if r["Status"] == "Enabled"
         and ("ExpirationInDays" in r or "ExpirationDate" in r)
         and key.startswith(r.get("Prefix", ""))
@@ -364,6 +398,7 @@ def test_outputs_name_every_resource_an_operator_needs(cfn_template: Template) -
         "SnapshotBucketName": ref("SnapshotBucket"),
         "ProvisionQueueUrl": ref("ProvisionQueue"),
         "ProvisionDeadLetterQueueUrl": ref("ProvisionDeadLetterQueue"),
+        "ExpiryScheduleGroupName": ref("ExpirySchedules"),
         "GuruSecretArn": ref("GuruSecret"),
         "GustoSecretArn": ref("GustoSecret"),
         "GuruSyncStateMachineArn": ref("GuruSyncStateMachine"),
@@ -417,9 +452,11 @@ def test_layer_is_built_by_sam_for_python_3_12_and_the_functions_architecture(
 
 
 @pytest.mark.parametrize("function", SYNC_FUNCTIONS)
-def test_sync_functions_get_15_minutes_1_gb_and_run_one_at_a_time(cfn_template: Template, function: str) -> None:
+def test_sync_functions_get_15_minutes_1_gb_and_no_reserved_concurrency(cfn_template: Template, function: str) -> None:
+    # Reserved concurrency fails to deploy where the account's quota is small; the sync lease keeps one at a time.
     p = props(cfn_template, function)
-    assert (p["Timeout"], p["MemorySize"], p["ReservedConcurrentExecutions"]) == (900, 1024, 1)
+    assert (p["Timeout"], p["MemorySize"]) == (900, 1024)
+    assert "ReservedConcurrentExecutions" not in p
 
 
 def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template) -> None:
@@ -437,6 +474,7 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "SNAPSHOT_BUCKET": ref("SnapshotBucket"),
                 "GURU_SECRET_ID": ref("GuruSecret"),
                 "GURU_BASE_URL": ref("GuruBaseUrl"),
+                "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
                 "CHECKPOINT_MAX_AGE_SECONDS": ref("CheckpointMaxAgeSeconds"),
                 "EVENT_BUS_NAME": ref("EventBusName"),
                 "GLUE_DATABASE": ref("GlueDatabase"),
@@ -468,6 +506,9 @@ def test_provisioning_function_gets_2_minutes_and_512_mb(cfn_template: Template)
                 "GUSTO_BASE_URL": ref("GustoBaseUrl"),
                 "IDEMPOTENCY_TABLE": ref("IdempotencyTable"),
                 "EVENT_BUS_NAME": ref("EventBusName"),
+                "EXPIRY_SCHEDULE_GROUP": ref("ExpirySchedules"),
+                "EXPIRY_SCHEDULER_ROLE_ARN": get_att("ExpirySchedulerRole", "Arn"),
+                "PROVISION_QUEUE_ARN": get_att("ProvisionQueue", "Arn"),
             },
         ),
     ],
@@ -515,18 +556,33 @@ def test_log_retention_defaults_to_30_days(sam_template: Template) -> None:
 
 
 @pytest.mark.parametrize("function", ALL_FUNCTIONS)
-def test_functions_do_not_use_x_ray_tracing(cfn_template: Template, function: str) -> None:
-    assert props(cfn_template, function).get("TracingConfig", {}).get("Mode") != "Active"
+def test_functions_trace_with_x_ray(cfn_template: Template, function: str) -> None:
+    assert props(cfn_template, function)["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machines_trace_with_x_ray_and_log_every_execution(cfn_template: Template, state_machine: str) -> None:
+    p = props(cfn_template, state_machine)
+    assert p["TracingConfiguration"] == {"Enabled": True}
+    logging = p["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert props(cfn_template, log_group)["RetentionInDays"] == ref("LogRetentionInDays")
+    role = p["RoleArn"]["Fn::GetAtt"][0]
+    assert "logs:CreateLogDelivery" in {permission.action for permission in allowed_permissions(cfn_template, role)}
 
 
 # --------------------------------------------------------------------------- IAM
 
 
-def test_guru_sync_may_read_only_the_guru_secret_and_its_own_snapshot_prefix(cfn_template: Template) -> None:
+def test_guru_sync_may_read_only_the_guru_secret_write_its_own_prefix_and_findings(cfn_template: Template) -> None:
     assert data_permissions(cfn_template, "GuruSyncFunctionRole") == {
         permission("secretsmanager:GetSecretValue", ref("GuruSecret")),
         *snapshot_prefix_permissions("guru"),
         *announcement_permissions(),
+        *findings_permissions("gusto"),
+        *sync_lease_permissions("guru"),
     }
 
 
@@ -538,6 +594,8 @@ def test_gusto_sync_may_rotate_the_gusto_secret_write_its_prefix_and_hold_the_re
         permission("secretsmanager:PutSecretValue", ref("GustoSecret")),
         *snapshot_prefix_permissions("gusto"),
         *announcement_permissions(),
+        *findings_permissions("guru"),
+        *sync_lease_permissions("gusto"),
         *(
             permission(action, get_att("IdempotencyTable", "Arn"), lease_items_only())
             for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -636,10 +694,13 @@ def managed_policy_arn(arn: Any) -> str:
 
 
 @pytest.mark.parametrize("function", ALL_FUNCTIONS)
-def test_functions_get_no_managed_policy_but_the_basic_execution_role(cfn_template: Template, function: str) -> None:
+def test_functions_get_no_managed_policy_but_basic_execution_and_x_ray_writes(
+    cfn_template: Template, function: str
+) -> None:
     actual = props(cfn_template, f"{function}Role").get("ManagedPolicyArns", [])
-    assert [managed_policy_arn(arn) for arn in actual] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert sorted(managed_policy_arn(arn) for arn in actual) == [
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     ]
 
 
@@ -685,13 +746,32 @@ def test_glue_tables_and_views_belong_to_the_stacks_database(cfn_template: Templ
         assert table["Properties"]["DatabaseName"] == ref("GlueDatabase"), logical_id
 
 
+def test_findings_are_a_json_table_partitioned_by_run_date_and_run_id_under_findings(cfn_template: Template) -> None:
+    table = glue_table(cfn_template, "findings")
+    assert table["TableType"] == "EXTERNAL_TABLE"
+    assert [(k["Name"], k["Type"]) for k in table["PartitionKeys"]] == [("run_date", "string"), ("run_id", "string")]
+    storage = table["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert storage["Location"] == sub("s3://${SnapshotBucket}/findings/")
+
+
+@pytest.mark.parametrize("role", ["GuruSyncFunctionRole", "GustoSyncFunctionRole"])
+def test_each_sync_may_register_a_findings_runs_partition_in_the_findings_table(
+    cfn_template: Template, role: str
+) -> None:
+    allowed = allowed_permissions(cfn_template, role)
+    for action in ("glue:GetTable", "glue:BatchCreatePartition"):
+        for resource in ("catalog", "database/${GlueDatabase}", "table/${GlueDatabase}/findings"):
+            assert permission(action, glue_arn(resource)) in allowed, (action, resource)
+
+
 def test_views_are_athena_views_for_every_latest_kind_and_the_access_review(cfn_template: Template) -> None:
     views = {
         p["TableInput"]["Name"]: p["TableInput"]
         for p in (r["Properties"] for r in resources_of_type(cfn_template, "AWS::Glue::Table").values())
         if p["TableInput"]["TableType"] == "VIRTUAL_VIEW"
     }
-    assert set(views) == {f"latest_{kind}" for kind in ("syncs", *SNAPSHOT_TABLES)} | {"access_review"}
+    assert set(views) == {f"latest_{kind}" for kind in ("syncs", *SNAPSHOT_TABLES, "findings")} | {"access_review"}
     for name, view in views.items():
         assert view["Parameters"] == {"presto_view": "true", "comment": "Presto View"}, name
         assert view["ViewExpandedText"] == "/* Presto View */", name
@@ -725,6 +805,15 @@ def test_no_sync_function_may_change_the_catalog_beyond_adding_partitions(cfn_te
         glue = {p.action for p in allowed_permissions(cfn_template, role) if p.action.startswith("glue:")}
         assert glue == {"glue:GetTable", "glue:BatchCreatePartition"}, role
     assert not any(p.action.startswith("glue:") for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole"))
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_a_sync_may_hold_only_its_own_connectors_sync_lease(cfn_template: Template, connector: str) -> None:
+    role = f"{SYNC_FUNCTION_OF[connector]}Role"
+    other = "gusto" if connector == "guru" else "guru"
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert may_touch_item(cfn_template, role, action, sync_lease_key(connector)), action
+        assert not may_touch_item(cfn_template, role, action, sync_lease_key(other)), action
 
 
 # --------------------------------------------------------------------------- snapshot bucket
@@ -804,6 +893,19 @@ def test_snapshot_bucket_never_expires_a_snapshot_or_latest_json(cfn_template: T
     folder = snapshot_folder(connector, SYNC_ID)
     for key in (latest_key(connector), f"{folder}/manifest.json", f"{folder}/grants/part-00000.jsonl.gz"):
         assert expiring_rules_for(cfn_template, key) == [], key
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_snapshot_retention_when_set_expires_snapshots_after_the_configured_days(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    assert sam_template["Parameters"]["SnapshotRetentionDays"]["Default"] == 0  # keep
+    assert cfn_template["Conditions"]["HasSnapshotRetention"] == {
+        "Fn::Not": [{"Fn::Equals": [ref("SnapshotRetentionDays"), 0]}]
+    }
+    manifest = f"{snapshot_folder(connector, SYNC_ID)}/manifest.json"
+    (rule,) = expiring_rules_for(cfn_template, manifest, {"HasSnapshotRetention"})
+    assert rule["ExpirationInDays"] == ref("SnapshotRetentionDays")
 
 
 def test_snapshot_bucket_survives_stack_deletion_and_replacement(cfn_template: Template) -> None:
@@ -912,6 +1014,7 @@ def test_only_the_stacks_sync_functions_may_send_provisioning_requests_by_defaul
     assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
     for sender in SYNC_FUNCTIONS:  # remediation requests for leavers
         assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role")), sender
+    assert may_send_to_provision_queue(cfn_template, role_arn("ExpirySchedulerRole"))  # ends of time-bound grants
     assert not may_send_to_provision_queue(cfn_template, role_arn("ProvisioningFunctionRole"))
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/Admin")
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:user/alice")
@@ -924,7 +1027,7 @@ def test_operator_roles_listed_in_the_parameter_may_send_provisioning_requests(c
     assert may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/access-admins-eu", senders)
     assert not may_send_to_provision_queue(cfn_template, f"arn:aws:iam::{ACCOUNT}:role/ops-readonly", senders)
     assert not may_send_to_provision_queue(cfn_template, None, senders)
-    for sender in SYNC_FUNCTIONS:
+    for sender in (*SYNC_FUNCTIONS, "ExpiryScheduler"):
         assert may_send_to_provision_queue(cfn_template, role_arn(f"{sender}Role"), senders), sender
 
 
@@ -933,6 +1036,65 @@ def test_provision_queue_policy_only_restricts(cfn_template: Template) -> None:
     assert policy["Properties"]["Queues"] == [ref("ProvisionQueue")]
     statements = listify(policy["Properties"]["PolicyDocument"]["Statement"])
     assert [s["Effect"] for s in statements] == ["Deny"]  # it opens the queue to nobody
+
+
+# --------------------------------------------------------------------------- ends of time-bound grants
+
+
+def expiry_schedules_arn() -> dict[str, Any]:
+    return sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ExpirySchedules}/*")
+
+
+def test_the_stack_creates_the_schedule_group_for_the_ends_of_time_bound_grants(cfn_template: Template) -> None:
+    (group,) = resources_of_type(cfn_template, "AWS::Scheduler::ScheduleGroup")
+    assert group == "ExpirySchedules"
+    assert cfn_template["Resources"][group]["DeletionPolicy"] == "Delete"
+
+
+def test_only_eventbridge_scheduler_of_this_account_may_assume_the_expiry_scheduler_role(
+    cfn_template: Template,
+) -> None:
+    (statement,) = props(cfn_template, "ExpirySchedulerRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
+
+
+def test_the_expiry_scheduler_role_may_send_to_the_provision_queue_and_do_nothing_else(
+    cfn_template: Template,
+) -> None:
+    assert allowed_permissions(cfn_template, "ExpirySchedulerRole") == {
+        permission("sqs:SendMessage", get_att("ProvisionQueue", "Arn"))
+    }
+    assert not props(cfn_template, "ExpirySchedulerRole").get("ManagedPolicyArns")
+
+
+def test_provisioning_may_create_update_delete_and_read_schedules_in_the_expiry_group_only(
+    cfn_template: Template,
+) -> None:
+    scheduler = {
+        p for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole") if p.action.startswith("scheduler:")
+    }
+    assert scheduler == {
+        permission(f"scheduler:{action}", expiry_schedules_arn())
+        for action in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule")
+    }
+
+
+def test_provisioning_may_pass_only_the_expiry_scheduler_role_and_only_to_eventbridge_scheduler(
+    cfn_template: Template,
+) -> None:
+    passing = {p for p in allowed_permissions(cfn_template, "ProvisioningFunctionRole") if p.action.startswith("iam:")}
+    assert passing == {
+        permission(
+            "iam:PassRole",
+            get_att("ExpirySchedulerRole", "Arn"),
+            {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        )
+    }
+    for role in resources_of_type(cfn_template, "AWS::IAM::Role"):
+        if role != "ProvisioningFunctionRole":
+            assert not any(p.action.startswith("iam:") for p in allowed_permissions(cfn_template, role)), role
 
 
 def test_provisioning_function_consumes_the_queue_with_partial_batch_responses(cfn_template: Template) -> None:
@@ -979,6 +1141,15 @@ def test_schedule_input_names_the_connector_and_the_scheduler_run(cfn_template: 
     }
 
 
+def test_schedules_follow_the_schedule_state_parameter(cfn_template: Template, sam_template: Template) -> None:
+    parameter = sam_template["Parameters"]["ScheduleState"]
+    assert parameter["Default"] == "ENABLED" and parameter["AllowedValues"] == ["ENABLED", "DISABLED"]
+    schedules = resources_of_type(cfn_template, "AWS::Scheduler::Schedule")
+    assert len(schedules) == 2
+    for logical_id, schedule in schedules.items():
+        assert schedule["Properties"]["State"] == ref("ScheduleState"), logical_id
+
+
 def test_schedules_leave_naming_to_cloudformation(cfn_template: Template) -> None:
     # A fixed schedule name collides when two stacks are deployed in one account (OmitName: true).
     for schedule in resources_of_type(cfn_template, "AWS::Scheduler::Schedule").values():
@@ -1010,7 +1181,7 @@ def test_state_machine_invokes_only_its_own_sync_function(cfn_template: Template
     assert p["DefinitionSubstitutions"] == {"SyncFunctionArn": get_att(function, "Arn")}
     task = state_machine_definition(cfn_template, state_machine)["States"]["RunSync"]
     assert task["Parameters"]["FunctionName"] == "${SyncFunctionArn}"
-    (grant,) = allowed_permissions(cfn_template, f"{state_machine}Role")
+    (grant,) = [p for p in allowed_permissions(cfn_template, f"{state_machine}Role") if p.action.startswith("lambda:")]
     assert grant.action == "lambda:InvokeFunction"
     assert json.loads(grant.resource)["Fn::Sub"][1] == {"functionName": ref(function)}
 
@@ -1053,6 +1224,17 @@ def test_state_machine_loops_on_in_progress_feeding_each_result_back(
     execution = run_state_machine(definition, start, [first, second, done])
     assert execution.outcome == "Succeed"
     assert execution.payloads == [start, first, second]
+
+
+@pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
+def test_state_machine_succeeds_when_the_sync_was_skipped_for_another_sync(
+    cfn_template: Template, state_machine: str
+) -> None:
+    definition = state_machine_definition(cfn_template, state_machine)
+    skipped = {"status": "skipped", "connector": "guru", "sync_id": None, "reason": "another guru sync holds it"}
+    execution = run_state_machine(definition, {"connector": "guru"}, [skipped])
+    assert execution.outcome == "Succeed"
+    assert len(execution.payloads) == 1
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES.values())
@@ -1124,12 +1306,41 @@ def test_alarm_fires_on_the_first_occurrence(cfn_template: Template, alarm_name:
     assert breaches(alarm, 1) and not breaches(alarm, 0)
 
 
-def test_alarms_notify_the_alarm_topic_and_ignore_missing_data(cfn_template: Template) -> None:
+FRESHNESS_ALARMS = {"guru": "GuruSnapshotStaleAlarm", "gusto": "GustoSnapshotStaleAlarm"}
+
+
+def test_alarms_notify_the_alarm_topic_and_only_freshness_counts_missing_data(cfn_template: Template) -> None:
     alarms = resources_of_type(cfn_template, "AWS::CloudWatch::Alarm")
     assert alarms
     for logical_id, resource in alarms.items():
-        assert resource["Properties"]["TreatMissingData"] == "notBreaching", logical_id
+        expected = "breaching" if logical_id in FRESHNESS_ALARMS.values() else "notBreaching"
+        assert resource["Properties"]["TreatMissingData"] == expected, logical_id
         assert resource["Properties"]["AlarmActions"] == [ref("AlarmTopic")], logical_id
+
+
+@pytest.mark.parametrize("connector", ["guru", "gusto"])
+def test_freshness_alarm_fires_when_no_snapshot_completed_for_the_configured_hours(
+    cfn_template: Template, sam_template: Template, connector: str
+) -> None:
+    hours = f"{connector.capitalize()}FreshnessHours"
+    alarm = props(cfn_template, FRESHNESS_ALARMS[connector])
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AccessSync", "SyncSucceeded")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": f"{connector}-sync"}]
+    # Every hour without a success breaches (missing data too); all of the last `hours` hours must breach.
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", 3600)
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == ref(hours)
+    assert breaches(alarm, 0) and not breaches(alarm, 1)
+    # Twice the default schedule, rate(6 hours).
+    assert sam_template["Parameters"][hours]["Default"] == 12
+    assert alarm["ActionsEnabled"] == {"Fn::If": ["SchedulesEnabled", True, False]}
+
+
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(cfn_template: Template) -> None:
+    assert props(cfn_template, "AlarmTopic")["KmsMasterKeyId"] == ref("AlarmTopicKey")
+    key = props(cfn_template, "AlarmTopicKey")
+    assert key["EnableKeyRotation"] is True
+    cloudwatch = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(cloudwatch) == 1 and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 def test_alarm_email_subscription_exists_only_when_an_address_is_given(
@@ -1186,3 +1397,44 @@ def test_env_json_points_the_functions_at_moto_and_the_simulators_on_the_host(re
             assert variables["GURU_BASE_URL"] == "http://host.docker.internal:8081/api/v1"
         if "GUSTO_BASE_URL" in variables:
             assert variables["GUSTO_BASE_URL"] == "http://host.docker.internal:8082"
+
+
+# --------------------------------------------------------------------------- findings (docs/findings.md)
+
+
+def test_leaver_remediation_is_off_by_default_with_a_breaker_of_ten(sam_template: Template) -> None:
+    parameters = sam_template["Parameters"]
+    assert parameters["LeaverRemediation"]["Default"] == "off"
+    assert set(parameters["LeaverRemediation"]["AllowedValues"]) == {"off", "revoke_groups", "remove_account"}
+    assert parameters["RemediationMaxPerRun"]["Default"] == 10
+    assert parameters["RemediationDryRun"]["Default"] == "false"
+
+
+@pytest.mark.parametrize("function", SYNC_FUNCTIONS)
+def test_sync_functions_carry_the_findings_and_remediation_settings(cfn_template: Template, function: str) -> None:
+    variables = env_vars(cfn_template, function)
+    assert {name: variables.get(name) for name in FINDINGS_SETTINGS} == FINDINGS_SETTINGS
+
+
+FINDINGS_SETTINGS = {
+    "EVENT_BUS_NAME": ref("EventBusName"),
+    "PROVISION_QUEUE_URL": ref("ProvisionQueue"),
+    "LEAVER_REMEDIATION": ref("LeaverRemediation"),
+    "REMEDIATION_MAX_PER_RUN": ref("RemediationMaxPerRun"),
+    "REMEDIATION_DRY_RUN": ref("RemediationDryRun"),
+}
+
+
+@pytest.mark.parametrize(
+    "alarm, metric", [("RemediationHaltedAlarm", "RemediationHalted"), ("FindingsFailedAlarm", "FindingsFailed")]
+)
+def test_findings_alarms_add_up_both_sync_functions_and_notify(cfn_template: Template, alarm: str, metric: str) -> None:
+    properties = props(cfn_template, alarm)
+    watched = {
+        (query["MetricStat"]["Metric"]["MetricName"], query["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+        for query in properties["Metrics"]
+        if "MetricStat" in query
+    }
+    assert watched == {(metric, "guru-sync"), (metric, "gusto-sync")}
+    assert properties["Threshold"] == 1 and properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [ref("AlarmTopic")]

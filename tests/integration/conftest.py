@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,10 +16,13 @@ from access_sync.stores.s3 import S3BlobStore
 from access_sync.wiring import provisioning_lambda
 from access_sync_sim.guru import GuruSimulator
 from access_sync_sim.gusto import GustoSimulator
-from tests.helpers import LocalLambdaContext, load_handler_module
+from tests.helpers import LocalLambdaContext, create_idempotency_table, load_handler_module
+from tests.review_support import Org, simulated_org
 
 BUCKET = "access-sync-test-snapshots"
 TABLE = "access-sync-test-idempotency"
+EXPIRY_GROUP = "access-sync-test-expiries"
+EXPIRY_ROLE = "arn:aws:iam::123456789012:role/access-sync-test-ExpirySchedulerRole"
 
 
 @pytest.fixture
@@ -28,12 +33,7 @@ def bucket(aws: None) -> str:
 
 @pytest.fixture
 def table(aws: None) -> str:
-    boto3.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table(boto3.client("dynamodb"), TABLE)
     return TABLE
 
 
@@ -78,12 +78,20 @@ def gusto() -> GustoSimulator:
     return GustoSimulator()
 
 
-@pytest.fixture
-def handler(
-    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Handler]:
+@contextmanager
+def functions_environment(
+    bucket: str,
+    table: str,
+    guru: GuruSimulator,
+    gusto: GustoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    **extra: str,
+) -> Iterator[None]:
+    """Both simulators on loopback ports, their credentials in Secrets Manager, and the functions'
+    environment pointing at them (plus `extra` variables)."""
     guru_secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     gusto_secret = store_secret("access-sync/gusto", gusto.issue_credentials())
+    boto3.client("scheduler").create_schedule_group(Name=EXPIRY_GROUP)
     provisioning_lambda._service.cache_clear()
     with guru.serve() as guru_root, gusto.serve() as gusto_root:
         for name, value in {
@@ -94,10 +102,22 @@ def handler(
             "GURU_BASE_URL": f"{guru_root}/api/v1",
             "GUSTO_BASE_URL": gusto_root,
             "EVENT_BUS_NAME": "default",
+            "EXPIRY_SCHEDULE_GROUP": EXPIRY_GROUP,
+            "EXPIRY_SCHEDULER_ROLE_ARN": EXPIRY_ROLE,
+            "PROVISION_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:access-sync-test-provision",
+            **extra,
         }.items():
             monkeypatch.setenv(name, value)
-        yield load_handler_module("provisioning").handler
+        yield
     provisioning_lambda._service.cache_clear()
+
+
+@pytest.fixture
+def handler(
+    bucket: str, table: str, guru: GuruSimulator, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Handler]:
+    with functions_environment(bucket, table, guru, gusto, monkeypatch):
+        yield load_handler_module("provisioning").handler
 
 
 def outcome(request_id: str) -> dict[str, Any]:
@@ -108,3 +128,9 @@ def outcome(request_id: str) -> dict[str, Any]:
 
 def request(request_id: str, connector: str, action: str, **fields: Any) -> str:
     return json.dumps({"request_id": request_id, "connector": connector, "action": action, **fields})
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    """Simulated Guru and Gusto for a review campaign through the CLI (tests/review_support.py)."""
+    yield from simulated_org(tmp_path, monkeypatch)

@@ -47,9 +47,10 @@ def test_every_record_kind_has_exactly_the_columns_its_table_declares(dest: Path
 
 
 def trino_as_hive(trino: str) -> str:
-    """varchar, array(varchar), row(a varchar,b varchar) spelled as Glue's Hive types."""
+    """varchar, integer, array(varchar), row(a varchar,b varchar) spelled as Glue's Hive types."""
     for trino_word, hive_word in (
         ("varchar", "string"),
+        ("integer", "int"),
         ("row(", "struct<"),
         ("array(", "array<"),
         (")", ">"),

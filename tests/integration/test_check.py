@@ -84,7 +84,7 @@ def test_guru_wrong_token_is_a_401_sentence(
     assert check_guru(guru_url, monkeypatch, GuruSimulator.ADMIN_EMAIL, wrong) == 3
 
     lines, err = report(capsys, {wrong})
-    assert len(lines) == 1 and lines[0].startswith("✗ credentials: Guru refused the credentials (HTTP 401)")
+    assert lines == ["✗ credentials"]  # the sentence is on stderr, once
     assert "check the user email and API token" in one_error(err)
 
 
@@ -95,7 +95,7 @@ def test_guru_author_token_cannot_list_members_or_groups(
 
     lines, err = report(capsys, {GuruSimulator.AUTHOR_TOKEN})
     assert lines[0].startswith(f"✓ credentials: user token of {GuruSimulator.AUTHOR_EMAIL}")
-    assert lines[1].startswith("✗ list members: Guru denied access to /api/v1/members (HTTP 403)")
+    assert lines[1] == "✗ list members"
     assert lines[2].startswith("✗ list groups: Guru denied access to /api/v1/groups (HTTP 403)")
     assert "must be a Guru admin" in one_error(err)
 
@@ -106,7 +106,7 @@ def test_guru_collection_token_is_not_a_user_token(
     assert check_guru(guru_url, monkeypatch, GuruSimulator.COLLECTION_ID, GuruSimulator.COLLECTION_TOKEN) == 3
 
     lines, err = report(capsys, {GuruSimulator.COLLECTION_TOKEN})
-    assert len(lines) == 1 and lines[0].startswith("✗ token type:")
+    assert lines == ["✗ token type"]
     line = one_error(err)
     assert "a COLLECTION token rather than a user token" in line and "Generate User Token" in line
 
@@ -199,7 +199,7 @@ def test_gusto_revoked_connection_exits_4_and_says_reauthorise(
 
     lines, err = report(capsys, secrets_of(credentials))
     assert lines[0].startswith("✓ access token")  # still within its lifetime: only Gusto knows it is revoked
-    assert lines[1].startswith("✗ company: The Gusto connection was revoked")
+    assert lines[1] == "✗ company"
     assert "re-authorise the app with `access-sync connect gusto`" in one_error(err)
 
 
@@ -212,7 +212,7 @@ def test_gusto_revoked_connection_due_for_refresh_exits_4(
     assert check_gusto(gusto_url, path) == 4
 
     lines, err = report(capsys, secrets_of(credentials))
-    assert lines == [lines[0]] and lines[0].startswith("✗ access token: The Gusto connection was revoked")
+    assert lines == ["✗ access token"]
     assert "re-authorise the app with `access-sync connect gusto`" in one_error(err)
 
 
@@ -237,12 +237,13 @@ def test_gusto_lists_the_scopes_the_token_lacks(
     assert check_gusto(gusto_url, path) == 3
 
     lines, err = report(capsys, secrets_of(credentials))
-    assert lines[2] == (
-        "✗ sync scopes: The token lacks contractors:read, company_admin:read, which a sync needs; Gusto assigns "
-        "scopes to the app: ask for them in the Gusto Developer Portal, then run `access-sync connect gusto` again."
-    )
+    assert lines[2] == "✗ sync scopes"
     assert lines[3].startswith("⚠ provisioning scopes: The token lacks company_admin:write, so syncs work")
-    assert "The token lacks contractors:read, company_admin:read" in one_error(err)
+    assert one_error(err) == (
+        "access-sync: error: The token lacks contractors:read, company_admin:read, which a sync needs; Gusto "
+        "assigns scopes to the app: ask for them in the Gusto Developer Portal, then run `access-sync connect "
+        "gusto` again."
+    )
 
 
 @pytest.mark.parametrize("scopes", [SYNC_SCOPES])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,11 +69,41 @@ def test_wrong_guru_token_is_exit_3_without_the_token(
     assert not (tmp_path / "snapshots/connector=guru/latest.json").exists()
 
 
-def test_an_unreachable_api_is_exit_6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("http://127.0.0.1:9/api/v1", "Cannot reach Guru at 127.0.0.1: nothing accepts connections on port 9"),
+        ("http://no-such-host.invalid/api/v1", "Cannot reach Guru at no-such-host.invalid: its name does not resolve"),
+    ],
+)
+def test_an_unreachable_host_is_exit_7_within_seconds_naming_it(
+    base_url: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GURU_USER_EMAIL", "a@x.com")
     monkeypatch.setenv("GURU_API_TOKEN", "t")
-    monkeypatch.setattr("access_sync.http.client.time.sleep", lambda _: None)
-    assert main(["sync", "guru", "--base-url", "http://127.0.0.1:9/api/v1", "--out", str(tmp_path)]) == 6
+    started = time.monotonic()
+
+    assert main(["sync", "guru", "--base-url", base_url, "--out", str(tmp_path)]) == 7
+
+    assert time.monotonic() - started < 10
+    assert one_line(capsys.readouterr().err).startswith(f"access-sync: error: {says}")
+
+
+def test_tls_to_a_plain_http_port_is_exit_7_and_suggests_http(
+    guru_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+
+    assert main(["sync", "guru", "--base-url", guru_url.replace("http://", "https://"), "--out", str(tmp_path)]) == 7
+
+    assert time.monotonic() - started < 10
+    line = one_line(capsys.readouterr().err)
+    assert "Cannot reach Guru at 127.0.0.1: the TLS handshake" in line and "start the base URL with http://" in line
 
 
 def test_provision_carries_out_a_file_of_requests_and_files_each_outcome(

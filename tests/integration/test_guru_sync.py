@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from access_sync.errors import CredentialsError, UpstreamError
+from access_sync.stores.lease import DynamoLease, sync_lease_key
 from access_sync.stores.s3 import S3BlobStore
 from access_sync_sim.base import Faults
 from access_sync_sim.guru import GuruSimulator
@@ -26,11 +27,12 @@ def guru() -> GuruSimulator:
 
 @pytest.fixture
 def handler(
-    bucket: str, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    bucket: str, table: str, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Handler]:
     secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     with guru.serve() as root:
         monkeypatch.setenv("SNAPSHOT_BUCKET", bucket)
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", table)
         monkeypatch.setenv("GURU_SECRET_ID", secret)
         monkeypatch.setenv("GURU_BASE_URL", f"{root}/api/v1")
         yield load_handler_module("guru_sync").handler
@@ -178,3 +180,36 @@ def test_a_failure_outside_the_projects_own_errors_still_counts_as_a_failed_sync
     assert '"SyncFailed"' in capsys.readouterr().out  # the metric the SyncFailed alarm watches
     failed = [record for record in caplog.records if record.message == "sync failed"]
     assert len(failed) == 1 and failed[0].__dict__["error"] == "RuntimeError"
+
+
+# ---------------------------------------------------------------------- one sync per connector (the sync lease)
+
+
+def test_a_run_while_another_guru_sync_holds_the_lease_is_skipped_and_writes_nothing(
+    handler: Handler, table: str, guru: GuruSimulator, s3_keys: Callable[[str], list[str]]
+) -> None:
+    with DynamoLease(table, sync_lease_key("guru")).take("another-sync") as held:
+        assert held is not None
+        result = handler(load_event("guru_sync_schedule.json"), LocalLambdaContext())
+
+    assert result["status"] == "skipped" and result["connector"] == "guru"
+    assert "another guru sync holds the sync lease sync#guru" in result["reason"]
+    assert guru.requests == 0 and s3_keys("snapshots/") == []
+
+
+def test_a_checkpointed_sync_keeps_the_lease_between_invocations_and_a_second_run_is_skipped(
+    handler: Handler, guru: GuruSimulator
+) -> None:
+    running_out = LocalLambdaContext(remaining_millis=[900_000, 30_000])
+    first = handler(load_event("guru_sync_schedule.json"), running_out)
+    assert first["status"] == "in_progress"
+
+    second = handler(load_event("guru_sync_schedule.json"), LocalLambdaContext())  # the next schedule, too early
+    assert second["status"] == "skipped"
+
+    result = first
+    while result["status"] == "in_progress":
+        result = handler(result, LocalLambdaContext())
+    assert result["status"] == "complete" and result["sync_id"] == first["sync_id"]
+    # Released once complete: the next scheduled run does its own sync.
+    assert handler(load_event("guru_sync_schedule.json"), LocalLambdaContext())["status"] == "complete"

@@ -116,9 +116,9 @@ def test_a_crash_between_the_change_and_its_record_is_found_not_repeated(
     handler: Handler, gusto: GustoSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(GustoClient, "create_employee", dies_after(GustoClient.create_employee))
-    # The function had one second left, so its in-progress record expires one second from now.
+    # The function had three seconds left, so its in-progress record expires three seconds from now.
     with pytest.raises(Killed):
-        deliver(handler, HIRE, receive_count=1, remaining_ms=1000)
+        deliver(handler, HIRE, receive_count=1, remaining_ms=3000)
     monkeypatch.undo()
     assert employee_posts(gusto) == 1 and result_files() == []
 
@@ -126,7 +126,7 @@ def test_a_crash_between_the_change_and_its_record_is_found_not_repeated(
     assert len(deliver(handler, HIRE, receive_count=2)) == 1
     assert employee_posts(gusto) == 1
 
-    time.sleep(1.2)  # the in-progress record has expired: the next delivery carries the request out
+    time.sleep(3.2)  # the in-progress record has expired: the next delivery carries the request out
     assert deliver(handler, HIRE, receive_count=3) == []
 
     assert employee_posts(gusto) == 1  # found by email, not created again
@@ -217,3 +217,11 @@ def test_bodies_that_can_never_work_are_rejected_once_not_retried(
     assert filed["status"] == "rejected" and reason in filed["message"]
     assert len(filed["raw_body"]) <= 16 * 1024
     assert employee_posts(gusto) == 0
+
+
+def test_a_malformed_message_delivered_twice_is_filed_once(handler: Handler) -> None:
+    broken = json.dumps({"request_id": "typo", "connector": "gusto", "action": "grnat"})
+    assert deliver(handler, broken, receive_count=1) == []
+    first = outcome("typo")
+    assert deliver(handler, broken, receive_count=1) == []  # SQS delivered it again
+    assert result_files() == ["typo.json"] and outcome("typo") == first

@@ -14,12 +14,21 @@ from tests.helpers import EVENTS, LocalLambdaContext, load_event, sqs_event
 from tests.integration.conftest import BUCKET, Handler, outcome, request
 
 EXPECTED = {
-    "provision_grant.json": {"sample-grant-gusto-admin": "succeeded", "sample-grant-guru-group": "succeeded"},
-    "provision_revoke.json": {"sample-revoke-gusto-admin": "unsupported", "sample-revoke-guru-group": "succeeded"},
-    "provision_create_account.json": {"sample-create-employee": "succeeded"},
+    "provision_grant.json": {
+        "sample-grant-gusto-admin": "succeeded",
+        "sample-grant-guru-group": "succeeded",
+        "sample-grant-guru-group-for-a-shift": "succeeded",  # time-bound: PT8H
+    },
+    "provision_revoke.json": {
+        "sample-revoke-gusto-admin": "unsupported",
+        "sample-revoke-guru-group": "succeeded",
+        "expire:477ea8f1ab547158090827d115816306": "succeeded",  # what a time-bound grant's schedule sends
+    },
+    "provision_create_account.json": {"sample-create-employee": "succeeded", "sample-invite-guru-member": "succeeded"},
     "provision_delete_resource.json": {
         "sample-delete-onboarding-employee": "succeeded",
         "sample-delete-onboarded-employee": "failed",
+        "sample-remove-guru-member": "succeeded",
     },
 }
 

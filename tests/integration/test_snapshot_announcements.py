@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from access_sync_sim.guru import GuruSimulator
-from tests.athena import DATABASE, glue_tables
+from tests.athena import DATABASE, create_glue_catalog
 from tests.helpers import LocalLambdaContext, load_event, load_handler_module
 from tests.integration.conftest import BUCKET, store_secret
 
@@ -26,12 +26,7 @@ def guru() -> GuruSimulator:
 
 @pytest.fixture
 def catalog(aws: None) -> None:
-    """The Glue database and tables exactly as template.yaml defines them."""
-    glue = boto3.client("glue")
-    glue.create_database(DatabaseInput={"Name": DATABASE})
-    for table in glue_tables(BUCKET).values():
-        if table["TableType"] == "EXTERNAL_TABLE":
-            glue.create_table(DatabaseName=DATABASE, TableInput=table)
+    create_glue_catalog(BUCKET)
 
 
 @pytest.fixture
@@ -55,13 +50,16 @@ def events(aws: None) -> Callable[[], list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def handler(bucket: str, catalog: None, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
+def handler(
+    bucket: str, table: str, catalog: None, guru: GuruSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Handler]:
     secret = store_secret("access-sync/guru", {"user_email": guru.ADMIN_EMAIL, "api_token": guru.ADMIN_TOKEN})
     with guru.serve() as root:
         for name, value in {
             "SNAPSHOT_BUCKET": bucket,
             "GURU_SECRET_ID": secret,
             "GURU_BASE_URL": f"{root}/api/v1",
+            "IDEMPOTENCY_TABLE": table,
             "GLUE_DATABASE": DATABASE,
             "EVENT_BUS_NAME": "default",
         }.items():

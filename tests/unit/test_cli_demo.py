@@ -26,10 +26,15 @@ def test_demo_without_the_development_tools_says_so_in_one_line(
     assert err.startswith("access-sync: error: the demo runs from a source checkout")
 
 
-def test_demo_still_fails_loudly_when_something_else_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_missing_something_else_is_an_internal_error_exit_70(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.delitem(sys.modules, "access_sync_dev.demo", raising=False)
     monkeypatch.setitem(sys.modules, "access_sync.snapshot.views", None)
 
-    with pytest.raises(ModuleNotFoundError):
-        main(["demo"])
+    assert main(["demo"]) == 70
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("access-sync: internal error: ModuleNotFoundError") and "run with -v for details" in err

@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,8 @@ def test_status_and_raw_fields_of_people(tmp_path: Path, clock: FakeClock) -> No
     assert len(businesses) == 2
     for business in businesses:
         assert business["display_name"] == business["profile"]["business_name"]
-        assert business["user"] is None and business["profile"]["email"] is None
+        # A user-like resource always carries `user`; with no address, its handle is the contractor's uuid.
+        assert business["user"] == {"email": None, "login": business["id"]} and business["profile"]["email"] is None
     individual = next(record for record in contractors if record["profile"]["type"] == "Individual")
     assert individual["user"]["email"] == individual["profile"]["email"]
 
@@ -183,12 +185,13 @@ def person(uuid: str, email: str | None, work_email: str | None = None, **fields
     return {"uuid": uuid, "first_name": uuid, "last_name": "X", "email": email, "work_email": work_email, **fields}
 
 
-def test_the_matching_rule(tmp_path: Path) -> None:
+def test_admins_match_on_email_or_work_email_email_first_then_employees(tmp_path: Path) -> None:
     admins = [
         {"uuid": "a-emp", "email": "Ann@Example.COM"},
         {"uuid": "a-emp-again", "email": "ann@example.com"},  # same person, other case: one grant
-        {"uuid": "a-work", "email": "bo@corp.test"},  # only bo's work_email: no match, stays a user
+        {"uuid": "a-work", "email": " bo@corp.test"},  # bo's work_email: bo, whatever the spaces
         {"uuid": "a-both", "email": "cy@example.com"},
+        {"uuid": "a-fay", "email": "fay@corp.test"},  # one's work_email, another's email: the email wins
         {"uuid": "a-con", "email": "dee@example.net"},
         {"uuid": "a-none", "email": "eve@outside.test", "first_name": "Eve", "last_name": "Outside"},
     ]
@@ -197,8 +200,13 @@ def test_the_matching_rule(tmp_path: Path) -> None:
         person("e-bo", "bo@home.test", work_email="BO@corp.test"),
         person("e-cy", "CY@example.com", terminated=True),
         person("e-ann-dup", "ann@example.com"),  # the first match in Gusto's order wins
+        person("e-fay", "fay@home.test", work_email="fay@corp.test"),
     ]
-    contractors = [person("c-cy", "cy@example.com"), person("c-dee", "Dee@Example.net")]
+    contractors = [
+        person("c-cy", "cy@example.com"),
+        person("c-dee", "Dee@Example.net"),
+        person("c-fay", "FAY@corp.test"),
+    ]
     store = write_credentials(tmp_path / "gusto.json", {**GustoSimulator().issue_credentials(), "environment": "demo"})
     sync(
         GustoSyncer(
@@ -211,10 +219,52 @@ def test_the_matching_rule(tmp_path: Path) -> None:
     )
     snapshot = read_snapshot(tmp_path / "out", "gusto")
     granted = sorted(grant["id"].removeprefix(f"company:{COMPANY}:admin:") for grant in snapshot["grants"])
-    assert granted == ["contractor:c-dee", "employee:e-ann", "employee:e-cy", "user:a-none", "user:a-work"]
+    assert granted == [
+        "contractor:c-dee",
+        "contractor:c-fay",
+        "employee:e-ann",
+        "employee:e-bo",
+        "employee:e-cy",
+        "user:a-none",
+    ]
     user = by_id(snapshot)[("user", "a-none")]
     assert user["display_name"] == "Eve Outside" and user["user"]["email"] == "eve@outside.test"
     assert by_id(snapshot)[("employee", "e-cy")]["status"] == "disabled"
+
+
+def test_an_employee_is_disabled_only_once_a_termination_is_effective(tmp_path: Path) -> None:
+    def ends(effective: str, active: bool = True) -> dict[str, Any]:
+        return {"effective_date": effective, "active": active}
+
+    employees = [
+        person("e-past", "past@example.com", terminated=True, terminations=[ends("2026-03-31")]),
+        person("e-today", "today@example.com", terminated=True, terminations=[ends("2026-06-15")]),
+        person("e-later", "later@example.com", terminated=True, terminations=[ends("2026-07-01")]),
+        person("e-cancelled", "c@example.com", terminated=True, terminations=[ends("2026-01-01", active=False)]),
+        person(
+            "e-rescheduled",
+            "r@example.com",
+            terminated=True,
+            terminations=[ends("2026-02-01", active=False), ends("2026-09-30")],
+        ),
+        person("e-here", "here@example.com", terminated=False),
+    ]
+    transport = handcrafted([], employees, [])
+    store = write_credentials(tmp_path / "gusto.json", {**GustoSimulator().issue_credentials(), "environment": "demo"})
+    syncer = GustoSyncer(gusto_client(token_manager(store, transport), transport), today=lambda: date(2026, 6, 15))
+    sync(syncer, tmp_path / "out")
+    resources = by_id(read_snapshot(tmp_path / "out", "gusto"))
+    people = {uuid: record for (kind, uuid), record in resources.items() if kind == "employee"}
+    seen = {uuid: (record["status"], record["profile"]["termination_date"]) for uuid, record in people.items()}
+    assert seen == {
+        "e-past": ("disabled", "2026-03-31"),
+        "e-today": ("disabled", "2026-06-15"),
+        "e-later": ("enabled", "2026-07-01"),
+        "e-cancelled": ("enabled", None),
+        "e-rescheduled": ("enabled", "2026-09-30"),
+        "e-here": ("enabled", None),
+    }
+    assert people["e-later"]["profile"]["terminated"] is True  # Gusto's own flag, kept as it is
 
 
 # ---------------------------------------------------------------------- resumable, no request twice
@@ -355,14 +405,14 @@ def test_a_revoked_connection_fails_the_sync_and_leaves_the_secret_alone(tmp_pat
 
 
 def test_every_request_passes_the_client_side_rate_window(tmp_path: Path, clock: FakeClock) -> None:
-    from access_sync.http.limits import RateWindow
+    from access_sync.http.limits import RateWindow, WaitNotice
 
     class Counting(RateWindow):
         acquired = 0
 
-        def acquire(self) -> None:
+        def acquire(self, on_wait: WaitNotice | None = None) -> None:
             Counting.acquired += 1
-            super().acquire()
+            super().acquire(on_wait)
 
     sim = GustoSimulator(employees=250, clock=clock)
     store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from access_sync.errors import TransientError, UpstreamError
-from access_sync.http.client import ApiClient
-from access_sync.http.limits import AdaptiveConcurrency
+from access_sync.errors import ConfigurationError, TransientError, UnreachableError, UpstreamError
+from access_sync.http.client import UNREACHABLE_RETRY_SECONDS, ApiClient
+from access_sync.http.limits import AdaptiveConcurrency, RateWindow
 
 
 def scripted(*steps: int | type[Exception]) -> tuple[Callable[[httpx.Request], httpx.Response], list[str]]:
@@ -94,3 +94,80 @@ def test_adaptive_concurrency_halves_on_throttling_and_recovers() -> None:
         limiter.acquire()
         limiter.release()
     assert limiter.limit == 8
+
+
+# ---------------------------------------------------------------------- hosts that cannot be reached at all
+
+
+def refusing(calls: list[str], answer_first: bool = False) -> Callable[[httpx.Request], httpx.Response]:
+    """Connections refused (the way the OS says it), after one answer when `answer_first`."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if answer_first and len(calls) == 1:
+            return httpx.Response(200, json={})
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as exc:
+            raise httpx.ConnectError("refused", request=request) from exc
+
+    return answer
+
+
+def test_a_host_never_reached_that_refuses_gets_one_quick_retry_then_exit_7_naming_it() -> None:
+    calls: list[str] = []
+    waits: list[float] = []
+    with pytest.raises(UnreachableError) as caught:
+        make_client(refusing(calls), waits).send("GET", "things")
+    assert caught.value.exit_code == 7
+    assert caught.value.message == (
+        "Cannot reach Svc at svc.test: nothing accepts connections on port 443; check the port in the base URL "
+        "and that the service is running."
+    )
+    assert len(calls) == 2 and waits == [UNREACHABLE_RETRY_SECONDS]
+
+
+def test_a_host_that_answered_before_keeps_the_full_retries_for_a_refused_connection() -> None:
+    calls: list[str] = []
+    client = make_client(refusing(calls, answer_first=True), [], max_attempts=4)
+    client.send("GET", "things")
+    with pytest.raises(TransientError, match="still failed after 4 attempts"):
+        client.send("GET", "things")
+    assert len(calls) == 5
+
+
+def test_a_base_url_without_a_scheme_is_refused_at_once() -> None:
+    with pytest.raises(ConfigurationError, match="must start with https:// or http://"):
+        ApiClient("Svc", "svc.test/api")
+
+
+def test_an_answer_that_is_not_json_says_the_base_url_is_not_the_service() -> None:
+    client = make_client(lambda request: httpx.Response(200, text="<html>hello</html>"), [])
+    with pytest.raises(ConfigurationError) as caught:
+        client.json(client.send("GET", "things"))
+    assert "something other than JSON; check that https://svc.test/api is Svc's API" in caught.value.message
+
+
+# ---------------------------------------------------------------------- waits a person should see
+
+
+def test_a_retry_after_on_429_is_announced_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    notices: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        first = not notices and not caplog.records
+        return httpx.Response(429, headers={"Retry-After": "38"}) if first else httpx.Response(200, json={})
+
+    client = make_client(answer, [], on_wait=notices.append)
+    with caplog.at_level("INFO"):
+        assert client.send("GET", "things").status_code == 200
+    assert notices == ["waiting 38 s for Svc's rate limit"]
+    assert "waiting 38 s for Svc's rate limit" in caplog.text
+
+
+def test_the_rate_window_says_how_long_a_request_waits_for_it() -> None:
+    window = RateWindow(1, 0.3)
+    told: list[float] = []
+    window.acquire(on_wait=told.append)
+    window.acquire(on_wait=told.append)
+    assert len(told) == 1 and told[0] == pytest.approx(0.3, abs=0.05)

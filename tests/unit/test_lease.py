@@ -17,10 +17,11 @@ import pytest
 
 from access_sync.connectors.gusto.connector import gusto_refresh_lease
 from access_sync.errors import ConfigurationError, LeaseBusy
-from access_sync.stores.lease import DEFAULT_TTL, DEFAULT_WAIT, DynamoLease, FileLease, lease_key
+from access_sync.stores.lease import DEFAULT_TTL, DEFAULT_WAIT, DynamoLease, FileLease, lease_key, sync_lease_key
 from access_sync.stores.secrets import FileSecretStore, SecretsManagerStore
 from access_sync_sim.gusto import GustoSimulator
 from tests.gusto_support import START, FakeClock, captured_logs
+from tests.helpers import create_idempotency_table
 
 TABLE = "access-sync-idempotency"
 PROVISIONING_TIMEOUT = 120.0  # ProvisioningFunction's Timeout in template.yaml: the shortest deadline of a holder
@@ -29,12 +30,7 @@ SPAWN = multiprocessing.get_context("spawn")
 
 
 def create_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table(client, TABLE)
 
 
 def lease_item(client: Any) -> dict[str, Any] | None:
@@ -412,3 +408,79 @@ def test_the_factory_picks_the_lease_for_where_the_credentials_live(aws: None, t
         tableless = gusto_refresh_lease(SecretsManagerStore("gusto"))
     assert isinstance(tableless, FileLease) and tableless.path.name.startswith("access-sync-gusto-")
     assert "no lease table" in logs.getvalue()
+
+
+# ---------------------------------------------------------------------- the sync lease (take and hand over)
+
+SYNC_KEY = sync_lease_key("guru")
+
+
+def sync_lease(dynamodb: Any, clock: FakeClock) -> DynamoLease:
+    return DynamoLease(TABLE, SYNC_KEY, purpose="sync lease", clock=clock, sleep=clock.sleep, client=dynamodb)
+
+
+def sync_item(client: Any) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = client.get_item(TableName=TABLE, Key={"id": {"S": SYNC_KEY}}).get("Item")
+    return item
+
+
+def test_a_sync_lease_is_taken_without_waiting_and_refused_to_another_owner(dynamodb: Any) -> None:
+    fake = FakeClock()
+    with sync_lease(dynamodb, fake).take("first") as held:
+        assert held is not None
+        with sync_lease(dynamodb, fake).take("second") as refused:
+            assert refused is None
+    assert fake.now == START and sync_item(dynamodb) is None  # no wait, and released on exit
+
+
+def test_a_handed_over_sync_lease_is_kept_for_its_next_owner_only(dynamodb: Any) -> None:
+    fake = FakeClock()
+    with sync_lease(dynamodb, fake).take("fresh-run") as held:
+        assert held is not None
+        held.hand_over("20261201T080000Z-9b54ddbd", 900)
+    item = sync_item(dynamodb)
+    assert item is not None and item["owner"]["S"] == "20261201T080000Z-9b54ddbd"
+    assert float(item["lease_expires_at"]["N"]) == pytest.approx(fake.now + 900)
+
+    fake.advance(120)  # the state machine's pause between two invocations
+    with sync_lease(dynamodb, fake).take("another-scheduled-run") as refused:
+        assert refused is None
+    with sync_lease(dynamodb, fake).take("20261201T080000Z-9b54ddbd") as resumed:
+        assert resumed is not None  # the same sync takes it back
+    assert sync_item(dynamodb) is None
+
+
+def test_a_handed_over_sync_lease_nobody_takes_back_expires(dynamodb: Any) -> None:
+    fake = FakeClock()
+    with sync_lease(dynamodb, fake).take("fresh-run") as held:
+        assert held is not None
+        held.hand_over("abandoned-sync", 900)
+    fake.advance(901)
+    with sync_lease(dynamodb, fake).take("next-schedule") as held:
+        assert held is not None
+
+
+class _HandOverFails:
+    """A DynamoDB client whose hand-over update is throttled; everything else goes through."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if ":next" in kwargs["ExpressionAttributeValues"]:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
+        return self.client.update_item(**kwargs)
+
+
+def test_a_hand_over_that_fails_releases_the_lease_so_nobody_waits_behind_it(dynamodb: Any) -> None:
+    fake = FakeClock()
+    lease = DynamoLease(TABLE, SYNC_KEY, clock=fake, sleep=fake.sleep, client=_HandOverFails(dynamodb))
+    with lease.take("fresh-run") as held:
+        assert held is not None
+        held.hand_over("next", 900)
+    assert sync_item(dynamodb) is None

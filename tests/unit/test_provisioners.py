@@ -14,7 +14,7 @@ from access_sync.connectors.guru.connector import GURU
 from access_sync.connectors.gusto.connector import GUSTO
 from access_sync.connectors.spec import Connection
 from access_sync.errors import AmbiguousWriteError
-from access_sync.models.provisioning import CreateAccountRequest, parse_request
+from access_sync.models.provisioning import CreateAccountRequest, GrantRequest, parse_request
 from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.provisioning.service import ProvisioningService
@@ -250,11 +250,52 @@ def test_guru_all_members_group_cannot_be_changed(service: ProvisioningService, 
     assert status == "failed" and "All Members" in message
 
 
-def test_guru_accounts_are_not_provisioned(service: ProvisioningService) -> None:
-    status, _ = run(
-        service, connector="guru", action="delete_resource", resource={"resource_type": "user", "id": "a@x.com"}
-    )
-    assert status == "unsupported"
+def test_guru_create_account_invites_to_the_team_once(service: ProvisioningService, guru: GuruSimulator) -> None:
+    invite = {"connector": "guru", "action": "create_account", "account": {"email": "New.Hire@Example.com"}}
+    status, message = run(service, **invite)
+    assert status == "succeeded" and "invited" in message and "pending" in message
+    assert guru.on_team("new.hire@example.com")
+    assert guru.mutations == [("INVITE", "team", "new.hire@example.com")]
+    status, message = run(service, **invite)  # a new request for the same person
+    assert status == "already_done" and "already on the Guru team" in message
+    assert len(guru.mutations) == 1
+
+
+def test_guru_create_account_of_a_member_already_on_the_team_is_already_done(
+    service: ProvisioningService, guru: GuruSimulator
+) -> None:
+    member = guru.member_email(5)
+    account = {"email": member.upper(), "member_type": "LIGHT"}
+    status, _ = run(service, connector="guru", action="create_account", account=account)
+    assert status == "already_done" and guru.mutations == []
+
+
+def test_guru_delete_resource_removes_the_member_from_the_team_and_warns_about_verifiers(
+    service: ProvisioningService, guru: GuruSimulator
+) -> None:
+    member = next(guru.member_email(i) for i in range(2, 40) if len(guru.groups_of(guru.member_email(i))) > 1)
+    user = {"resource_type": "user", "id": member}
+    status, message = run(service, connector="guru", action="delete_resource", resource=user)
+    assert status == "succeeded" and "verifier" in message
+    assert not guru.on_team(member) and guru.groups_of(member) == []
+    assert guru.mutations == [("DELETE", "team", member)]
+    status, message = run(service, connector="guru", action="delete_resource", resource=user)
+    assert status == "already_done" and "not on the Guru team" in message
+    assert len(guru.mutations) == 1
+
+
+def test_guru_delete_resource_of_a_group_is_unsupported(service: ProvisioningService, guru: GuruSimulator) -> None:
+    group = {"resource_type": "group", "id": guru.group_ids()[1]}
+    status, _ = run(service, connector="guru", action="delete_resource", resource=group)
+    assert status == "unsupported" and guru.mutations == []
+
+
+def test_a_gusto_create_account_needs_a_name_not_just_an_address(
+    service: ProvisioningService, gusto: GustoSimulator
+) -> None:
+    account = {"email": "only.address@example.com"}
+    status, message = run(service, connector="gusto", action="create_account", account=account)
+    assert status == "failed" and "first_name" in message and gusto.mutations == []
 
 
 # Once only --------------------------------------------------------------------------------------------------
@@ -277,23 +318,25 @@ def test_the_same_request_id_twice_changes_the_server_once_and_reports_the_first
 
 
 class LosesEmployeeReply(httpx.BaseTransport):
-    """Passes everything to the simulator, but the answer to creating an employee never arrives."""
+    """Passes everything to the simulator, but the answer to creating an employee (or an admin) never arrives."""
 
-    def __init__(self, inner: httpx.BaseTransport, reaches_gusto: bool) -> None:
-        self.inner, self.reaches_gusto = inner, reaches_gusto
+    def __init__(self, inner: httpx.BaseTransport, reaches_gusto: bool, path_end: str = "/employees") -> None:
+        self.inner, self.reaches_gusto, self.path_end = inner, reaches_gusto, path_end
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith("/employees"):
+        if request.method == "POST" and request.url.path.endswith(self.path_end):
             if self.reaches_gusto:
                 self.inner.handle_request(request)
             raise httpx.ReadTimeout("no answer", request=request)
         return self.inner.handle_request(request)
 
 
-def provisioner_losing_replies(tmp_path: Path, gusto: GustoSimulator, reaches_gusto: bool) -> Provisioner:
+def provisioner_losing_replies(
+    tmp_path: Path, gusto: GustoSimulator, reaches_gusto: bool, path_end: str = "/employees"
+) -> Provisioner:
     credentials = tmp_path / "lost.json"
     credentials.write_text(json.dumps(gusto.issue_credentials()))
-    transport = LosesEmployeeReply(gusto.transport(), reaches_gusto)
+    transport = LosesEmployeeReply(gusto.transport(), reaches_gusto, path_end)
     return GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://gusto.test", transport))
 
 
@@ -332,3 +375,38 @@ def test_a_lost_create_without_an_email_fails_rather_than_risk_a_duplicate(
     result = provisioner.create_account(hire(first_name="No", last_name="Mail"))
     assert result.status == "failed" and "new request_id" in result.message
     assert employee_posts(gusto) == 1
+
+
+def admin_grant(gusto: GustoSimulator, email: str) -> GrantRequest:
+    body = {
+        "request_id": "admin",
+        "connector": "gusto",
+        "action": "grant",
+        "entitlement_id": f"company:{gusto.company_uuid}:admin",
+        "principal": {"email": email, "first_name": "Ada", "last_name": "Lovelace"},
+    }
+    request = parse_request(json.dumps(body), CONNECTORS)
+    assert isinstance(request, GrantRequest)
+    return request
+
+
+def test_an_admin_grant_whose_reply_was_lost_reports_that_this_request_made_it(
+    tmp_path: Path, gusto: GustoSimulator
+) -> None:
+    provisioner = provisioner_losing_replies(tmp_path, gusto, reaches_gusto=True, path_end="/admins")
+    result = provisioner.grant(admin_grant(gusto, "ada.admin@example.com"))
+    assert result.status == "succeeded" and result.resource is not None
+    assert result.resource["email"] == "ada.admin@example.com"
+    assert len([m for m in gusto_changes(gusto) if m[1].endswith("/admins")]) == 1
+
+
+def test_a_redelivered_admin_grant_finds_the_admin_an_earlier_attempt_made(
+    gusto: GustoSimulator, tmp_path: Path
+) -> None:
+    credentials = tmp_path / "g.json"
+    credentials.write_text(json.dumps(gusto.issue_credentials()))
+    provisioner = GUSTO.provisioner(Connection(FileSecretStore(credentials), "http://g.test", gusto.transport()))
+    assert provisioner.grant(admin_grant(gusto, "twice@example.com")).status == "succeeded"
+    again = provisioner.grant(admin_grant(gusto, "twice@example.com"), redelivered=True)
+    assert again.status == "succeeded"
+    assert len([m for m in gusto_changes(gusto) if m[1].endswith("/admins")]) == 1

@@ -17,18 +17,14 @@ from access_sync.http.client import ApiClient
 from access_sync.http.limits import RateWindow
 from access_sync.stores.rate_budget import SharedRateWindow, rate_key
 from tests.gusto_support import START, FakeClock
+from tests.helpers import create_idempotency_table
 
 TABLE = "access-sync-idempotency"
 KEY = rate_key("gusto", "gusto-client-id")
 
 
 def create_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table(client, TABLE)
 
 
 @pytest.fixture

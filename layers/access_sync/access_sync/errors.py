@@ -54,4 +54,13 @@ class AmbiguousWriteError(TransientError):
 
 
 class LeaseBusy(TransientError):
-    """Another process holds the token-refresh lease for too long."""
+    """Another process holds a lease (the token refresh's, a sync's) for too long."""
+
+
+class UnreachableError(AccessSyncError):
+    """A host that cannot be reached at all: its name does not resolve, nothing listens, or TLS fails.
+
+    Reported after one quick retry instead of the long backoff meant for a service that answers but struggles.
+    """
+
+    exit_code = 7

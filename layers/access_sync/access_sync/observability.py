@@ -1,8 +1,11 @@
-"""The one place where the Powertools logger and metrics are created; everything imports them from here."""
+"""The one place where the Powertools logger, metrics and tracer are created; everything imports them from here."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,4 +17,27 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AccessSync")
 logger = Logger()
 metrics = Metrics()
 
-__all__ = ["MetricUnit", "logger", "metrics"]
+Handler = Callable[[Any, Any], Any]
+
+
+def traced(handler: Handler) -> Handler:
+    """Powertools Tracer around a Lambda handler (X-Ray, with the functions' `Tracing: Active`).
+
+    The Tracer, and the X-Ray SDK it loads, are made on the first invocation rather than when the handler is
+    imported, so importing a handler stays cheap. Outside Lambda the Tracer disables itself.
+    """
+    wrapped: Handler | None = None
+
+    @functools.wraps(handler)
+    def run(event: Any, context: Any) -> Any:
+        nonlocal wrapped
+        if wrapped is None:
+            from aws_lambda_powertools import Tracer
+
+            wrapped = Tracer().capture_lambda_handler(handler)
+        return wrapped(event, context)
+
+    return run
+
+
+__all__ = ["MetricUnit", "logger", "metrics", "traced"]

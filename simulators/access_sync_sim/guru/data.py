@@ -2,15 +2,18 @@
 
 Records are generated from their index on demand, and each group's first members are a `range` (evenly
 spread member indexes), so a team of 100k members in 2k groups with 600k memberships costs almost nothing
-to build or hold.
+to build or hold. A team may instead take its members from a directory (one organisation seen by both
+simulators, organisation.py), and people invited later get the next indexes.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..seeds import DEPARTMENTS, FIRST_NAMES, LAST_NAMES
@@ -26,6 +29,16 @@ _GENERATED_EMAIL = re.compile(r"[a-z]+\.[a-z]+(\d+)@example\.com")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TEAM_CREATED_MS = 1_672_650_000_000  # 2023-01-02T09:00:00Z
 _DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """A member a directory brings: its address (Guru's member id), its name and whether it is an invite."""
+
+    email: str
+    first_name: str
+    last_name: str
+    pending: bool = False
 
 
 def guru_time(epoch_ms: int) -> str:
@@ -69,7 +82,21 @@ class GeneratedTeam:
     `pending_every`-th member (never the admin or the author) is an invited user whose status is PENDING.
     """
 
-    def __init__(self, *, members: int, groups: int, memberships: int | None, pending_every: int, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        members: int,
+        groups: int,
+        memberships: int | None,
+        pending_every: int,
+        seed: int,
+        directory: Sequence[MemberSpec] | None = None,
+        also_in: Mapping[int, Sequence[int]] | None = None,
+    ) -> None:
+        """`directory` gives members 2, 3, … (then `members` is 2 + its length); `also_in` adds seeded
+        memberships: group index → member indexes."""
+        if directory is not None:
+            members = 2 + len(directory)
         if members < 2:
             raise ValueError("members must be at least 2 (the admin and the author)")
         if groups < 1:
@@ -86,6 +113,12 @@ class GeneratedTeam:
         self.members = members
         self.pending_every = pending_every
         self.seed = seed
+        self.directory = list(directory) if directory is not None else None
+        self._directory_index = {spec.email.lower(): 2 + i for i, spec in enumerate(self.directory or [])}
+        self._invited: list[str] = []  # members invited after seeding: indexes members, members + 1, …
+        self._invited_index: dict[str, int] = {}
+        self._pending_again: set[int] = set()  # seeded members removed, then invited again
+        self._invite_lock = threading.Lock()
         self._namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"https://guru.sim.access-sync/{seed}")
         self.team_id = str(uuid.uuid5(self._namespace, "team"))
         self.group_ids = [str(uuid.uuid5(self._namespace, f"group:{g}")) for g in range(groups)]
@@ -101,6 +134,8 @@ class GeneratedTeam:
             _spread(rng, size, members) for size in _group_sizes(memberships, filled_groups, members)
         )
         self.first_members.extend(range(0) for _ in range(groups - 1 - filled_groups))
+        for group, extra in (also_in or {}).items():
+            self.first_members[group] = sorted({*self.first_members[group], *extra})
 
     # ------------------------------------------------------------------ members
 
@@ -110,8 +145,12 @@ class GeneratedTeam:
             return ADMIN_EMAIL
         if index == 1:
             return AUTHOR_EMAIL
+        if self.members <= index < self.members + len(self._invited):
+            return self._invited[index - self.members]
         if not 0 <= index < self.members:
             raise IndexError(index)
+        if self.directory is not None:
+            return self.directory[index - 2].email
         first, last = self._names(index)
         return f"{first}.{last}{index}@example.com"
 
@@ -122,13 +161,44 @@ class GeneratedTeam:
             return 0
         if email == AUTHOR_EMAIL:
             return 1
+        if email in self._invited_index:
+            return self._invited_index[email]
+        if self.directory is not None:
+            return self._directory_index.get(email)
         match = _GENERATED_EMAIL.fullmatch(email)
         if match is None or len(match[1]) > 9:
             return None
         index = int(match[1])
         return index if 2 <= index < self.members and self.member_email(index) == email else None
 
+    @property
+    def size(self) -> int:
+        """Every member index there has been: the seeded members and everyone invited since."""
+        return self.members + len(self._invited)
+
+    def invite(self, email: str) -> int:
+        """The index of an invited person: a new one, or a former member's, now a pending invite again."""
+        with self._invite_lock:
+            index = self.member_index(email)
+            if index is None:
+                index = self.members + len(self._invited)
+                self._invited.append(email.strip().lower())
+                self._invited_index[email.strip().lower()] = index
+            else:
+                self._pending_again.add(index)
+            self._users.pop(index, None)
+            return index
+
+    def is_pending(self, index: int) -> bool:
+        if index >= self.members or index in self._pending_again:
+            return True
+        if self.directory is not None:
+            return index >= 2 and self.directory[index - 2].pending
+        return self.pending_every > 0 and index >= 2 and (index + 1) % self.pending_every == 0
+
     def pending_count(self) -> int:
+        if self.directory is not None:
+            return sum(spec.pending for spec in self.directory)
         if not self.pending_every:
             return 0
         # indexes i ≥ 2 with (i + 1) % n == 0: multiples of n in 3..members
@@ -154,11 +224,18 @@ class GeneratedTeam:
         return cached
 
     def _render_user(self, index: int) -> Record:
-        pending = self.pending_every > 0 and index >= 2 and (index + 1) % self.pending_every == 0
+        pending = self.is_pending(index)
+        first: str | None
+        last: str | None
         if index == 0:
             first, last = "Ada", "Admin"
         elif index == 1:
             first, last = "Arlo", "Author"
+        elif index >= self.members:
+            first, last = None, None  # an invite carries nothing but the address
+        elif self.directory is not None:
+            spec = self.directory[index - 2]
+            first, last = spec.first_name, spec.last_name
         else:
             first, last = (name.capitalize() for name in self._names(index))
         return {

@@ -3,6 +3,9 @@
 Where Guru is undocumented: adding an email that is not on the team answers 400
 {"message": "User must be a team member: <email>"} and adds nobody (the legacy SDK reports add-member
 batches as all-or-nothing); a 429 carries `Retry-After` only when asked for (`send_retry_after=True`).
+`POST /members/invite` answers 200 with the invited members' `/members` entries (pending), and 400
+{"message": "User is already a team member: <email>"} when one of them is on the team, inviting nobody;
+`DELETE /members/{email}` answers 204, or 404 {"message": "Team member could not be found"}.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from ..limits import TokenBucket
 from ..responses import Reject, json_response
 from .auth import Principal, authenticate
 from .data import ALL_MEMBERS, Record
-from .errors import BAD_REQUEST, FORBIDDEN_GROUP, FORBIDDEN_TEAM, MEMBER_NOT_FOUND, NOT_FOUND, UNAUTHORIZED, error
+from .errors import (
+    BAD_REQUEST,
+    FORBIDDEN_GROUP,
+    FORBIDDEN_TEAM,
+    MEMBER_NOT_FOUND,
+    NOT_FOUND,
+    TEAM_MEMBER_NOT_FOUND,
+    UNAUTHORIZED,
+    error,
+)
 from .memberships import Memberships
 from .paging import GROUP_MEMBERS_PAGE_SIZE, MEMBERS_PAGE_SIZE, Pager
 
@@ -60,10 +72,17 @@ class GuruApi:
                 return json_response(200, [team.team()])
             case "GET", ["members"]:
                 _require_admin(principal, FORBIDDEN_TEAM)
-                return self._pager.page(request, "members", range(team.members), MEMBERS_PAGE_SIZE, self._team_users)
+                members = self.memberships.roster()
+                return self._pager.page(request, "members", members, MEMBERS_PAGE_SIZE, self._team_users)
             case "GET", ["members", email]:
                 _require_admin(principal, FORBIDDEN_TEAM)
                 return self._get_member(email)
+            case "POST", ["members", "invite"]:
+                _require_admin(principal, FORBIDDEN_TEAM)
+                return self._invite(request)
+            case "DELETE", ["members", email]:
+                _require_admin(principal, FORBIDDEN_TEAM)
+                return self._remove_from_team(email)
             case "GET", ["groups"]:
                 _require_admin(principal, FORBIDDEN_TEAM)
                 groups = range(len(team.group_ids))
@@ -86,11 +105,31 @@ class GuruApi:
             raise Reject(error(403, FORBIDDEN_GROUP))
         return group
 
-    def _get_member(self, email: str) -> httpx.Response:
+    def _on_team(self, email: str) -> int | None:
         index = self.team.member_index(email)
+        return index if index is not None and self.memberships.on_team(index) else None
+
+    def _get_member(self, email: str) -> httpx.Response:
+        index = self._on_team(email)
         if index is None:
             return error(404, NOT_FOUND)
-        return json_response(200, self._team_users(range(index, index + 1))[0])
+        return json_response(200, self._team_users([index])[0])
+
+    def _invite(self, request: httpx.Request) -> httpx.Response:
+        emails = _invited_emails(request.content)
+        if not emails:
+            return error(400, BAD_REQUEST)
+        for email in emails:
+            if self._on_team(email) is not None:
+                return error(400, f"User is already a team member: {email}")
+        invited = [index for email in emails if (index := self.memberships.invite(email)) is not None]
+        return json_response(200, self._team_users(invited))
+
+    def _remove_from_team(self, email: str) -> httpx.Response:
+        index = self._on_team(email)
+        if index is None or not self.memberships.remove_from_team(index):
+            return error(404, TEAM_MEMBER_NOT_FOUND)
+        return httpx.Response(204)
 
     def _list_group_members(self, request: httpx.Request, gid: str, group: int) -> httpx.Response:
         members = self.memberships.members_of(group)
@@ -112,7 +151,7 @@ class GuruApi:
             return error(400, "At least one member is required")
         indexes = []
         for email in emails:
-            index = self.team.member_index(email)
+            index = self._on_team(email)
             if index is None:
                 return error(400, f"User must be a team member: {email}")
             indexes.append(index)
@@ -126,12 +165,9 @@ class GuruApi:
         return httpx.Response(204)
 
     def _team_users(self, indexes: Sequence[int]) -> list[Record]:
-        """Members with consecutive indexes (a page), each with the groups it is in."""
-        if not indexes:
-            return []
-        start = indexes[0]
-        groups = self.memberships.groups_of(start, indexes[-1] + 1)
-        return [self.team.team_user(index, groups[index - start]) for index in indexes]
+        """Members (a page), each with the groups it is in."""
+        groups = self.memberships.groups_of(indexes)
+        return [self.team.team_user(index, member_groups) for index, member_groups in zip(indexes, groups, strict=True)]
 
     def _group_member(self, group: int, member: int) -> Record:
         return self.team.group_member(group, member, self.memberships.joined_at(group, member))
@@ -141,6 +177,18 @@ def _require_admin(principal: Principal, forbidden: str) -> None:
     """Only the admin's token may list or change members and groups; the others get 403 `forbidden`."""
     if principal != "admin":
         raise Reject(error(403, forbidden))
+
+
+def _invited_emails(content: bytes) -> list[str]:
+    """The addresses of an invite body, `{"emails": "a@x.com, b@y.com", "teamMemberType": …}`."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return []
+    emails = body.get("emails") if isinstance(body, dict) else None
+    if not isinstance(emails, str):
+        return []
+    return list(dict.fromkeys(part.strip().lower() for part in emails.split(",") if "@" in part))
 
 
 def _requested_emails(content: bytes) -> list[str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -14,6 +15,9 @@ from . import auth
 from .data import TEAM_NAME, GeneratedTeam
 from .memberships import Memberships
 from .routes import GuruApi
+
+if TYPE_CHECKING:
+    from ..organisation import Organisation
 
 
 class GuruSimulator(Simulator):
@@ -47,12 +51,21 @@ class GuruSimulator(Simulator):
         send_retry_after: bool = False,
         seed: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        organisation: Organisation | None = None,
     ) -> None:
+        """With `organisation`, the members are that organisation's Guru accounts (`members` and
+        `pending_every` no longer apply), and its leavers are in groups."""
         super().__init__(latency=latency, faults=faults)
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
         self.team = GeneratedTeam(
-            members=members, groups=groups, memberships=memberships, pending_every=pending_every, seed=seed
+            members=members,
+            groups=groups,
+            memberships=memberships,
+            pending_every=pending_every,
+            seed=seed,
+            directory=organisation.guru_directory() if organisation else None,
+            also_in=organisation.leaver_groups(groups) if organisation else None,
         )
         self.memberships = Memberships(self.team)
         rate_limit = TokenBucket(rate_limit_per_second, clock) if rate_limit_per_second else None
@@ -89,6 +102,23 @@ class GuruSimulator(Simulator):
         index = self.team.member_index(email)
         return index is not None and self.memberships.contains(group, index)
 
+    def on_team(self, email: str) -> bool:
+        """Whether `email` is on the team now (an invite counts)."""
+        index = self.team.member_index(email)
+        return index is not None and self.memberships.on_team(index)
+
+    def team_emails(self) -> list[str]:
+        """Everyone on the team now, in the order /members pages them."""
+        return [self.team.member_email(index) for index in self.memberships.roster()]
+
+    def groups_of(self, email: str) -> list[str]:
+        """The ids of the groups `email` is in now (All Members included); empty when not on the team."""
+        index = self.team.member_index(email)
+        if index is None:
+            return []
+        (groups,) = self.memberships.groups_of([index])
+        return [self.team.group_ids[group] for group in groups]
+
     def expected_counts(self) -> dict[str, int]:
         """What a full sync should find now.
 
@@ -96,10 +126,13 @@ class GuruSimulator(Simulator):
         `modifiable_memberships` leaves All Members out (the `memberships` constructor argument).
         """
         everyone = self.memberships.total()
+        team = self.memberships.roster()
+        untouched = isinstance(team, range) and len(team) == self.team.members
+        pending = self.team.pending_count() if untouched else sum(map(self.team.is_pending, team))
         return {
-            "users": self.team.members,
-            "pending_users": self.team.pending_count(),
+            "users": len(team),
+            "pending_users": pending,
             "groups": len(self.team.group_ids),
             "memberships": everyone,
-            "modifiable_memberships": everyone - self.team.members,
+            "modifiable_memberships": everyone - len(team),
         }

@@ -34,7 +34,7 @@ _ONBOARDING_STATUSES = (
 _EPOCH = date(2015, 1, 5)
 
 
-def _recase(email: str) -> str:
+def recase(email: str) -> str:
     """Capitalise each dotted part of the local part: the same mailbox in a different letter case."""
     local, _, domain = email.partition("@")
     return ".".join(part[:1].upper() + part[1:] for part in local.split(".")) + "@" + domain
@@ -85,6 +85,13 @@ class GeneratedCompany:
     def employee_email(self, index: int) -> str:
         first, last, _ = self._person_name("employee", index)
         return f"{first}.{last}{index}@example.com"
+
+    def employee_work_email(self, index: int) -> str | None:
+        """The company address of an employee; every sixth (offset 5) has none."""
+        if index % 6 == 5:
+            return None
+        first, last, _ = self._person_name("employee", index)
+        return f"{first}.{last}{index}@{self.domain}"
 
     def employee_record(
         self,
@@ -139,7 +146,7 @@ class GeneratedCompany:
             first=first.capitalize(),
             last=last.capitalize(),
             email=self.employee_email(index),
-            work_email=None if index % 6 == 5 else f"{first}.{last}{index}@{self.domain}",
+            work_email=self.employee_work_email(index),
             onboarding_status=status,
         )
         hire_date = _EPOCH + timedelta(days=rng.randrange(3650))
@@ -223,7 +230,7 @@ class GeneratedCompany:
             person = (contractor["first_name"], contractor["last_name"], contractor["email"])
         elif (index < count - 1 or count == 1) and index * 10 < self.employee_count:
             first, last, _ = self._person_name("employee", index * 10)
-            person = (first.capitalize(), last.capitalize(), _recase(self.employee_email(index * 10)))
+            person = (first.capitalize(), last.capitalize(), recase(self.employee_email(index * 10)))
         if person is None:
             first, last, _ = self._person_name("outside-admin", index)
             person = (

@@ -65,16 +65,18 @@ class Overlay:
     def expected_counts(self) -> dict[str, Any]:
         """What a correct sync reports, in the shape of the snapshot manifest's `counts` (docs/snapshot-format.md).
 
-        An admin is matched to an employee or contractor by `email`, ignoring case; the rest become users.
+        An admin is matched to an employee or contractor by `email` or `work_email`, ignoring case and
+        surrounding spaces; the rest become users.
         """
         keys = self.employee_keys()
         company = self.company
-        # Generated employees' emails come straight from their index: no need to build 10,000 records.
+        # Generated employees' addresses come straight from their index: no need to build 10,000 records.
         emails = [company.employee_email(key) if isinstance(key, int) else key["email"] for key in keys]
+        emails += [company.employee_work_email(key) if isinstance(key, int) else key["work_email"] for key in keys]
         emails += [company.contractor(index)["email"] for index in range(company.contractor_count)]
-        people = {email.lower() for email in emails if email}
+        people = {email.strip().lower() for email in emails if email}
         admins = self.admins()
-        users = sum(1 for admin in admins if admin["email"].lower() not in people)
+        users = sum(1 for admin in admins if admin["email"].strip().lower() not in people)
         return {
             "resources": {
                 "company": 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Generic, Self, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 import httpx
 
@@ -16,6 +16,9 @@ from .data import GeneratedCompany, Record
 from .oauth import DEFAULT_SCOPES, OAuthServer
 from .overlay import Overlay
 from .routes import RATE_WINDOW_SECONDS, GustoApi
+
+if TYPE_CHECKING:
+    from ..organisation import Organisation
 
 T = TypeVar("T")
 
@@ -77,9 +80,15 @@ class GustoSimulator(Simulator):
         faults: Faults | None = None,
         seed: int = 1,
         clock: Callable[[], float] = time.time,
+        organisation: Organisation | None = None,
     ) -> None:
+        """With `organisation`, the company is that organisation's (its sizes and seed replace these)."""
         super().__init__(latency=latency, faults=faults)
-        self.company = GeneratedCompany(employees=employees, contractors=contractors, admins=admins, seed=seed)
+        self.company = (
+            organisation.company
+            if organisation is not None
+            else GeneratedCompany(employees=employees, contractors=contractors, admins=admins, seed=seed)
+        )
         self.overlay = Overlay(self.company)
         self.oauth = OAuthServer(
             access_token_ttl=access_token_ttl, grace_until_first_use=grace_until_first_use, scopes=scopes, clock=clock

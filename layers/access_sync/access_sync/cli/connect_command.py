@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import webbrowser
 
 from pydantic import SecretStr
 
 from access_sync.cli.check_command import check_connection
+from access_sync.cli.output import require_output
 from access_sync.connectors.gusto.authorize import CallbackListener, authorize_url, exchange_code, new_state
 from access_sync.connectors.gusto.tokens import base_url_for
 from access_sync.errors import ConfigurationError
-from access_sync.wiring.connections import open_secret_store
+from access_sync.wiring.connections import checked_base_url, open_secret_store
+from access_sync.wiring.registry import connector_spec
 
 
 def _ask(given: str | None, what: str, flag: str, *, hidden: bool = False) -> str:
@@ -47,12 +48,13 @@ def _open_browser(url: str) -> bool:
 
 
 def run_connect_command(args: argparse.Namespace) -> int:
+    require_output(args.output, "connect", ("text",))
+    base_url = base_url_for(args.environment, checked_base_url(connector_spec("gusto"), args.base_url))
     store = open_secret_store(args.credentials, args.secret_id)
     if store is None:
         raise ConfigurationError("Say where to store the Gusto connection: --credentials FILE or --secret-id ID.")
     client_id = _ask(args.client_id, "client id", "--client-id")
     client_secret = SecretStr(_ask(args.client_secret, "client secret", "--client-secret", hidden=True))
-    base_url = base_url_for(args.environment, args.base_url or os.environ.get("GUSTO_BASE_URL"))
     state = new_state()
     with CallbackListener(args.port, state) as listener:
         url = authorize_url(base_url, client_id, listener.redirect_uri, state)

@@ -1,16 +1,51 @@
-"""`access-sync`: argument parsing and the one place where errors become exit codes (docs/operations.md)."""
+"""`access-sync`: argument parsing and the one place where errors become exit codes (docs/operations.md).
+
+Every error leaves as one line on stderr: the library's own errors with their exit codes, usage errors with 2,
+anything unexpected with 70 (its traceback only with -v).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
+from access_sync import __version__
 from access_sync.errors import AccessSyncError, ConfigurationError
 from access_sync.wiring.registry import CONNECTORS
 
 DEFAULT_DEST = "./access-sync-data"
+INTERNAL_ERROR = 70
+OUTPUTS = ("text", "json", "csv")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"access-sync: error: {message}; see `{self.prog} --help`.\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """-v, -q and -o, accepted before the command and after it; given after it, they win."""
+
+    def default(value: object) -> object:
+        # Left out of the namespace when not given after the command, so the value given before it stays.
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log progress as JSON lines on stderr"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default(False), help="no progress display and no log lines"
+    )
+    parser.add_argument(
+        "-o", "--output", choices=OUTPUTS, default=default("text"), help="text (default), json, or csv for tables"
+    )
 
 
 def _credentials_options(parser: argparse.ArgumentParser) -> None:
@@ -19,11 +54,30 @@ def _credentials_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--secret-id", metavar="ID", help="Secrets Manager secret with the credentials")
 
 
+def _review_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    review = commands.add_parser("review", help="access reviews: start a campaign, apply decisions, report evidence")
+    actions = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="a campaign from the latest snapshots; prints its id")
+    start.add_argument("--connector", choices=sorted(CONNECTORS), help="review one connector (default: all synced)")
+    start.add_argument("--scope", choices=["all", "privileged"], default="all", help="every grant, or privileged ones")
+    start.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    apply = actions.add_parser("apply", help="carry out the revoke decisions of a decisions file")
+    apply.add_argument("campaign_id")
+    apply.add_argument("--decisions", required=True, metavar="FILE.csv", help="items.csv with decision filled in")
+    apply.add_argument("--dry-run", action="store_true", help="check the file and list the requests; change nothing")
+    apply.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    apply.add_argument("--base-url", metavar="URL")
+    apply.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when revokes span both connectors")
+    _credentials_options(apply)
+    report = actions.add_parser("report", help="evidence.json and evidence.html: what was decided, done, verified")
+    report.add_argument("campaign_id")
+    report.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="access-sync", description="Identity-governance connectors for Guru and Gusto."
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress as JSON lines on stderr")
+    parser = _Parser(prog="access-sync", description="Identity-governance connectors for Guru and Gusto.")
+    parser.add_argument("--version", action="version", version=f"access-sync {__version__}")
+    _global_options(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = commands.add_parser("sync", help="take a snapshot of who has access")
@@ -34,11 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     _credentials_options(sync)
 
     provision = commands.add_parser("provision", help="carry out access requests")
-    provision.add_argument("--file", default="-", metavar="REQUESTS.json", help="request(s) as JSON; - for stdin")
+    provision.add_argument("--file", metavar="REQUESTS.json", help="request(s) as JSON; - for stdin (the default)")
     provision.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     provision.add_argument("--base-url", metavar="URL")
     provision.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the file mixes connectors")
+    provision.add_argument(
+        "--dry-run", action="store_true", help="show what each request would call; change and write nothing"
+    )
     _credentials_options(provision)
+
+    expire = commands.add_parser("expire", help="end the time-bound grants that are due (local runs)")
+    expire.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    expire.add_argument("--base-url", metavar="URL")
+    expire.add_argument("--guru-secret-id", metavar="ID", help="Guru credentials when the ends mix connectors")
+    _credentials_options(expire)
 
     connect = commands.add_parser("connect", help="authorise access-sync in your Gusto app (OAuth)")
     connect.add_argument("connector", choices=["gusto"])
@@ -76,27 +139,39 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--from", dest="from_sync_id", metavar="SYNC_ID", help="default: the baseline of --to")
     changes.add_argument("--to", dest="to_sync_id", metavar="SYNC_ID", help="default: the latest snapshot")
 
+    findings = commands.add_parser("findings", help="who left and still has access (Gusto against Guru)")
+    findings.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
+    findings.add_argument("--all", action="store_true", help="include the findings resolved in the latest run")
+    findings.add_argument(
+        "--remediate", metavar="MODE", help="revoke_groups or remove_account: remove the leavers' Guru access"
+    )
+    findings.add_argument("--max", type=int, default=10, metavar="N", help="circuit breaker: at most N requests")
+    findings.add_argument("--dry-run", action="store_true", help="list the remediation requests; send none")
+    findings.add_argument("--base-url", metavar="URL", help="Guru API base URL for --remediate")
+
+    _review_parser(commands)
+
     demo = commands.add_parser("demo", help="the whole pipeline against the built-in simulators and local AWS")
     demo.add_argument("--out", default=DEFAULT_DEST, metavar="DIR", help="where to copy the snapshots")
+    for command in commands.choices.values():
+        _global_options(command, after_command=True)
     return parser
 
 
-def _reader_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, about: str
-) -> argparse.ArgumentParser:
+def _reader_parser(commands: argparse._SubParsersAction[_Parser], name: str, about: str) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=about)
     parser.add_argument("connector", choices=sorted(CONNECTORS))
     parser.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix to read")
-    parser.add_argument("-o", "--output", choices=["text", "json", "csv"], default="text", help="default: text")
     return parser
 
 
-def _quiet_logs(verbose: bool) -> None:
-    """Local runs log to stderr and only warnings unless --verbose; metrics are a Lambda concern."""
+def _quiet_logs(verbose: bool, quiet: bool) -> None:
+    """Local runs log to stderr: errors only, INFO with --verbose, nothing with --quiet; metrics are a Lambda
+    concern."""
     from access_sync.observability import logger
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    logger.setLevel("INFO" if verbose else "ERROR")
+    logger.setLevel("INFO" if verbose else "CRITICAL" if quiet else "ERROR")
     handler = logger.registered_handler
     if hasattr(handler, "setStream"):
         handler.setStream(sys.stderr)
@@ -112,10 +187,18 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.provision_command import run_provision_command
 
         return run_provision_command
+    if name == "expire":
+        from access_sync.cli.expire_command import run_expire_command
+
+        return run_expire_command
     if name == "connect":
         from access_sync.cli.connect_command import run_connect_command
 
         return run_connect_command
+    if name == "findings":
+        from access_sync.cli.findings_command import run_findings_command
+
+        return run_findings_command
     if name == "check":
         from access_sync.cli.check_command import run_check_command
 
@@ -128,6 +211,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from access_sync.cli.read_commands import run_diff_command
 
         return run_diff_command
+    if name == "review":
+        from access_sync.cli.review_command import run_review_command
+
+        return run_review_command
     return _demo_command()
 
 
@@ -145,10 +232,27 @@ def _demo_command() -> Callable[[argparse.Namespace], int]:
     return run_demo_command
 
 
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    """One line naming the exception and where it was raised in access-sync; the traceback only with -v."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}access_sync" in frame.filename] or frames
+    where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+    print(f"access-sync: internal error: {type(exc).__name__}{where}; run with -v for details", file=sys.stderr)
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    return INTERNAL_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _quiet_logs(args.verbose)
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version and usage errors have printed what they had to say
+        return stop.code if isinstance(stop.code, int) else 2
+    verbose = bool(args.verbose)
+    try:
+        if args.verbose and args.quiet:
+            raise ConfigurationError("Give -v (--verbose) or -q (--quiet), not both.")
+        _quiet_logs(verbose, args.quiet)
         return _command(args.command)(args)
     except AccessSyncError as exc:
         print(f"access-sync: error: {exc.message}", file=sys.stderr)
@@ -156,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("access-sync: interrupted; nothing was marked complete.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _internal_error(exc, verbose)
 
 
 if __name__ == "__main__":

@@ -9,41 +9,73 @@ import sys
 import warnings
 from pathlib import Path
 
+import httpx
+
+from access_sync.cli.output import print_csv, print_json, require_output
 from access_sync.errors import ConfigurationError
+from access_sync.http.rehearsal import RehearsalTransport
+from access_sync.models.provisioning import Rehearsal
 from access_sync.provisioning.provisioner import Provisioner
-from access_sync.provisioning.recorder import OutcomeRecorder
+from access_sync.provisioning.recorder import RESULTS_PREFIX, OutcomeRecorder
+from access_sync.provisioning.rehearsal import rehearse
 from access_sync.provisioning.service import ProvisioningService, Recorded
+from access_sync.stores.expiries import StoredGrantEnds
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.secrets import SecretsManagerStore, SecretStore
-from access_sync.wiring.connections import local_connection, open_blob_store, open_secret_store
-from access_sync.wiring.registry import CONNECTORS
+from access_sync.wiring.connections import local_connection, open_destination, open_secret_store
+from access_sync.wiring.registry import CONNECTORS, NO_GRANT_END
 
 NOT_DONE = {"failed", "unsupported", "rejected"}
+OUTPUTS = ("text", "json", "csv")
+CSV_COLUMNS = ["request_id", "connector", "action", "status", "message", "location"]
+USAGE = (
+    "access-sync provision reads requests as JSON from --file FILE or from a pipe, e.g. "
+    "`access-sync provision --file requests.json` or `cat requests.json | access-sync provision`."
+)
 
 
-def read_requests(source: str) -> list[object]:
-    """Each request as parsed JSON; each is validated on its own, so a malformed one is rejected alone."""
+def _read(source: str | None) -> tuple[str, str]:
+    """The input exactly as read (undecodable bytes kept as escapes), and what to call it in messages."""
+    if source in (None, "-"):
+        if source is None and sys.stdin.isatty():
+            raise ConfigurationError(USAGE)  # nobody is going to type JSON at a terminal that says nothing
+        return sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "stdin"
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+        return Path(source).read_bytes().decode("utf-8", "surrogateescape"), source
     except OSError as exc:
         raise ConfigurationError(f"Cannot read {source}: {exc.strerror}.") from None
+
+
+def read_requests(source: str | None) -> tuple[list[str], str]:
+    """The raw body of each request, and the input's name. Each body is validated on its own, so a malformed one
+    is rejected alone; input that is not JSON is one body, kept exactly as read, which the service rejects."""
+    text, name = _read(source)
     try:
         loaded = json.loads(text)
     except (ValueError, RecursionError):
-        name = "stdin" if source == "-" else source
-        raise ConfigurationError(f"{name} is not JSON: give one request object or an array of them.") from None
-    return loaded if isinstance(loaded, list) else [loaded]
+        return [text], name
+    items = loaded if isinstance(loaded, list) else [loaded]
+    return [json.dumps(item) for item in items], name
 
 
-def _connectors(requests: list[object]) -> set[str]:
-    return {
-        str(request["connector"])
-        for request in requests
-        if isinstance(request, dict) and request.get("connector") in CONNECTORS
-    }
+def _connectors(bodies: list[str]) -> set[str]:
+    found = set()
+    for body in bodies:
+        try:
+            request = json.loads(body)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(request, dict) and request.get("connector") in CONNECTORS:
+            found.add(str(request["connector"]))
+    return found
 
 
-def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: str | None) -> dict[str, Provisioner]:
+def provisioner_factory(
+    args: argparse.Namespace,
+    connectors: set[str],
+    table: str | None,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Provisioner]:
     """--credentials/--secret-id/--base-url belong to the file's one connector; a mixed file takes Guru's from
     the environment (or --guru-secret-id) and base URLs from GURU_BASE_URL / GUSTO_BASE_URL."""
     mixed = len(connectors) > 1
@@ -57,42 +89,99 @@ def provisioner_factory(args: argparse.Namespace, connectors: set[str], table: s
             secrets = open_secret_store(args.credentials, args.secret_id)
             base_url = None if mixed else args.base_url
         spec = CONNECTORS[connector]
-        made[connector] = spec.provisioner(local_connection(spec, secrets, base_url, lease_table=table))
+        made[connector] = spec.provisioner(
+            local_connection(spec, secrets, base_url, transport=transport, lease_table=table)
+        )
     return made
 
 
-def _idempotency_folder(out: str) -> Path:
+def idempotency_folder(out: str) -> Path:
     if out.startswith("s3://"):
         return Path.home() / ".cache" / "access-sync" / "idempotency"
     return Path(out) / "provisioning" / ".idempotency"
 
 
-def print_outcome(recorded: Recorded) -> None:
+def print_outcome(recorded: Recorded, output: str) -> None:
     outcome = recorded.outcome
-    print(f"{outcome.request_id:<28} {outcome.action or '-':<16} {outcome.status:<13} {outcome.message}")
-    print(f"{'':<28} → {recorded.location}")
+    if output == "json":
+        print_json(outcome.model_dump(mode="json"))  # JSON lines: one outcome per request
+    elif output == "csv":
+        print_csv(
+            [],
+            [
+                (
+                    outcome.request_id,
+                    outcome.connector,
+                    outcome.action,
+                    outcome.status,
+                    outcome.message,
+                    recorded.location,
+                )
+            ],
+        )
+    else:
+        print(f"{outcome.request_id:<28} {outcome.action or '-':<16} {outcome.status:<13} {outcome.message}")
+        print(f"{'':<28} → {recorded.location}")
 
 
-def run_provision_command(args: argparse.Namespace) -> int:
+def print_rehearsal(rehearsal: Rehearsal, as_json: bool) -> None:
+    if as_json:
+        print(rehearsal.model_dump_json())
+        return
+    print(f"{rehearsal.request_id:<28} {rehearsal.action or '-':<16} {rehearsal.status:<13} {rehearsal.message}")
+    for call in rehearsal.calls:
+        if call["body"] is not None:
+            print(f"{'':<28} body {json.dumps(call['body'])}")
+
+
+def local_service(
+    args: argparse.Namespace, connectors: set[str], transport: httpx.BaseTransport | None = None
+) -> tuple[ProvisioningService, dict[str, Provisioner]]:
+    """The ProvisioningFunction's service on this machine: outcomes and ends under --out, idempotency records
+    in IDEMPOTENCY_TABLE or beside the outcomes."""
     # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
     # default window, which is what an operator's run needs, so its warning about it is only noise.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-    requests = read_requests(args.file)
+    store = open_destination(args.out, f"{RESULTS_PREFIX}/")
     table = os.environ.get("IDEMPOTENCY_TABLE")
-    provisioners = provisioner_factory(args, _connectors(requests), table)
+    provisioners = provisioner_factory(args, connectors, table, transport)
     service = ProvisioningService(
         lambda connector: provisioners[connector],
         CONNECTORS,
-        OutcomeRecorder(open_blob_store(args.out)),
-        persistence_layer(table, None if table else _idempotency_folder(args.out)),
+        OutcomeRecorder(store),
+        persistence_layer(table, None if table else idempotency_folder(args.out)),
+        ends=StoredGrantEnds(store),
+        no_end=NO_GRANT_END,
     )
+    return service, provisioners
+
+
+def close_all(provisioners: dict[str, Provisioner]) -> None:
+    for provisioner in provisioners.values():
+        provisioner.close()
+
+
+def run_provision_command(args: argparse.Namespace) -> int:
+    require_output(args.output, "provision", OUTPUTS)
+    bodies, source = read_requests(args.file)
+    if not bodies:
+        print(f"access-sync: no requests in {source}; nothing to do.", file=sys.stderr)
+        return 0
+    # A dry run's connectors read from the real API but cannot send a change (access_sync.http.rehearsal).
+    service, provisioners = local_service(args, _connectors(bodies), RehearsalTransport() if args.dry_run else None)
+    if args.output == "csv" and not args.dry_run:
+        print_csv(CSV_COLUMNS, [])
     not_done = 0
     try:
-        for request in requests:
-            recorded = service.handle(json.dumps(request))
+        for body in bodies:
+            if args.dry_run:
+                rehearsal = rehearse(service, body)
+                not_done += rehearsal.status in NOT_DONE
+                print_rehearsal(rehearsal, as_json=args.output == "json")
+                continue
+            recorded = service.handle(body)
             not_done += recorded.outcome.status in NOT_DONE
-            print_outcome(recorded)
+            print_outcome(recorded, args.output)
     finally:
-        for provisioner in provisioners.values():
-            provisioner.close()
+        close_all(provisioners)
     return 1 if not_done else 0

@@ -1,50 +1,69 @@
-"""`access-sync sync guru|gusto`: one snapshot into a folder or S3, with progress on a terminal."""
+"""`access-sync sync guru|gusto`: one snapshot into a folder or S3, with progress on a terminal.
+
+The destination is checked first, before any credential is read or any API called. One sync per connector
+and destination at a time: a lock file beside the snapshots of a local folder, or the stacks' own sync lease
+when the destination is S3 and IDEMPOTENCY_TABLE names the stack's table (see wiring/connections.py).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from contextlib import ExitStack
 
+from access_sync.cli.findings_command import after_sync
+from access_sync.cli.output import counted, print_json, require_output
+from access_sync.cli.progress import TerminalProgress
+from access_sync.errors import LeaseBusy
 from access_sync.models.sync_events import SyncEvent, SyncResult
-from access_sync.sync.engine import ProgressCallback
+from access_sync.snapshot.layout import connector_prefix
 from access_sync.sync.service import sync_and_report
-from access_sync.wiring.connections import local_connection, open_blob_store, open_secret_store
+from access_sync.wiring.connections import local_connection, local_sync_lease, open_destination, open_secret_store
 from access_sync.wiring.registry import connector_spec
-
-
-def terminal_progress(label: str) -> ProgressCallback | None:
-    """A one-line counter on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(counts: dict[str, int]) -> None:
-        text = ", ".join(f"{value:,} {name}" for name, value in counts.items())
-        print(f"\r{label}: {text}", end="", file=sys.stderr, flush=True)
-
-    return show
 
 
 def describe_result(result: SyncResult) -> str:
     counts = result.counts
-    summary = ", ".join(f"{n:,} {kind}" for kind, n in (counts.resources.items() if counts else []))
-    grants = f", {counts.grants:,} grants" if counts else ""
+    parts = [counted(n, kind) for kind, n in (counts.resources.items() if counts else [])]
+    if counts:
+        parts.append(counted(counts.grants, "grant"))
     return (
-        f"{result.connector} sync {result.sync_id} complete: {summary}{grants} "
-        f"({result.requests:,} requests, {result.duration_seconds:.1f} s)\nsnapshot: {result.location}"
+        f"{result.connector} sync {result.sync_id} complete: {', '.join(parts)} "
+        f"({counted(result.requests, 'request')}, {result.duration_seconds:.1f} s)\nsnapshot: {result.location}"
     )
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
+    require_output(args.output, "sync", ("text", "json"))
     spec = connector_spec(args.connector)
+    store = open_destination(args.out, f"{connector_prefix(spec.name)}/")
+    progress = TerminalProgress.on_stderr(f"syncing {args.connector}", quiet=args.quiet)
     connection = local_connection(
-        spec, open_secret_store(args.credentials, args.secret_id), args.base_url, concurrency=args.concurrency
+        spec,
+        open_secret_store(args.credentials, args.secret_id),
+        args.base_url,
+        concurrency=args.concurrency,
+        client_options={"on_wait": progress.waiting} if progress else None,
     )
-    syncer = spec.syncer(connection)
-    progress = terminal_progress(f"syncing {args.connector}")
-    result = sync_and_report(
-        syncer, open_blob_store(args.out), SyncEvent(connector=args.connector, trigger="cli"), progress=progress
-    )
+    with ExitStack() as held:
+        if lease := local_sync_lease(store, spec.name):
+            try:
+                held.enter_context(lease.hold(wait=0))
+            except LeaseBusy:
+                raise LeaseBusy(
+                    f"Another {spec.name} sync is writing to {store.describe()}; let it finish, then try again."
+                ) from None
+        result = sync_and_report(
+            spec.syncer(connection),
+            store,
+            SyncEvent(connector=args.connector, trigger="cli"),
+            progress=progress.counts if progress else None,
+        )
     if progress:
-        print(file=sys.stderr)
-    print(describe_result(result))
+        progress.done()
+    findings = after_sync(store)
+    if args.output == "json":
+        print_json({**result.model_dump(mode="json"), "findings": findings})
+    else:
+        print(describe_result(result))
+        print(findings)
     return 0

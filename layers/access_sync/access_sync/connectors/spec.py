@@ -8,8 +8,9 @@ provisioner or its credential check. Adding a SaaS is one folder and one registr
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -18,6 +19,10 @@ from access_sync.models.snapshot import ResourceType
 from access_sync.provisioning.provisioner import Provisioner
 from access_sync.stores.secrets import SecretStore
 from access_sync.sync.connector import SyncConnector
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,21 @@ class Connection:
     client_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. fewer retries for a quick check
 
 
+ClientT = TypeVar("ClientT", bound=_Closable)
+
+
+def checked_with(
+    open_client: Callable[[Connection], ClientT], check: Callable[[ClientT], CheckReport]
+) -> Callable[[Connection], CheckReport]:
+    """A connector's credential check: open its client, run `check`, close the client whatever happens."""
+
+    def run(connection: Connection) -> CheckReport:
+        with closing(open_client(connection)) as client:
+            return check(client)
+
+    return run
+
+
 @dataclass(frozen=True)
 class ConnectorSpec:
     name: str
@@ -53,3 +73,6 @@ class ConnectorSpec:
     syncer: Callable[[Connection], SyncConnector[Any]]
     provisioner: Callable[[Connection], Provisioner]
     check: Callable[[Connection], CheckReport]
+    # Why this connector's grants cannot carry an end (expires_at or duration); None when access-sync can
+    # revoke them, so that a time-bound grant's end can be carried out.
+    grant_end_refused: str | None = None

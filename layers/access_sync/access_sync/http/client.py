@@ -3,6 +3,10 @@
 - 429, 502, 503, 504 and connection failures are retried with exponential backoff and jitter, honouring
   `Retry-After`; a request that may already have reached the server (read timeout, dropped reply, 500)
   is retried only when it is idempotent, so a POST is never sent twice by accident.
+- A host that has not answered once yet and cannot be reached at all (its name does not resolve, nothing
+  listens, TLS fails) gets one quick retry, then UnreachableError naming the host and the likely fix: a
+  wrong base URL should not take a minute of backoff to report.
+- Waits (a `Retry-After`, our own rate limit) are logged and reported to `on_wait`, for a progress display.
 - Links taken from responses (Guru's Link header) are always sent to the base URL's host, so a forged
   link cannot carry our credentials elsewhere.
 - Error messages name the service, method, path and status, never headers, bodies or query secrets.
@@ -10,7 +14,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,10 +25,24 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
-from access_sync.errors import AccessSyncError, AmbiguousWriteError, TransientError, UpstreamError
+from access_sync.errors import (
+    AccessSyncError,
+    AmbiguousWriteError,
+    ConfigurationError,
+    TransientError,
+    UnreachableError,
+    UpstreamError,
+)
 from access_sync.http.limits import AdaptiveConcurrency, RateWindow
 from access_sync.observability import logger
 
@@ -39,7 +60,15 @@ _MAYBE_SENT = (
     httpx.RemoteProtocolError,
 )
 
+# A host not reached yet gets this many attempts, this far apart, before UnreachableError.
+UNREACHABLE_ATTEMPTS = 2
+UNREACHABLE_RETRY_SECONDS = 0.5
+# Waits shorter than this are not worth showing a person.
+NOTICEABLE_WAIT_SECONDS = 2.0
+
 ErrorMapper = Callable[[httpx.Response], AccessSyncError]
+# Told, before a wait for a rate limit or a Retry-After, what it is: "waiting 38 s for Gusto's rate limit".
+WaitObserver = Callable[[str], None]
 
 
 class _Retry(Exception):
@@ -47,6 +76,46 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class _Unreachable(_Retry):
+    """A connection failure that says the host cannot be reached at all: what happened and the likely fix."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(what)
+        self.fix = fix
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while (inner := exc.__cause__ or exc.__context__) is not None:
+        exc = inner
+    return exc
+
+
+def unreachable(exc: BaseException, url: httpx.URL) -> _Unreachable | None:
+    """What a connection failure says about the host, when it says it cannot be reached at all."""
+    cause = _root_cause(exc)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return _Unreachable(
+            f"its TLS certificate is not trusted ({cause.verify_message})",
+            "check the host name in the base URL, or point SSL_CERT_FILE at your CA bundle",
+        )
+    if isinstance(cause, ssl.SSLError):
+        return _Unreachable(
+            f"the TLS handshake on port {port} failed ({cause.reason or 'no reason given'})",
+            "if it serves plain HTTP (a local simulator, say), start the base URL with http://",
+        )
+    if isinstance(cause, socket.gaierror):
+        return _Unreachable("its name does not resolve", "check the host name in the base URL")
+    if isinstance(cause, ConnectionRefusedError):
+        return _Unreachable(
+            f"nothing accepts connections on port {port}",
+            "check the port in the base URL and that the service is running",
+        )
+    if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return _Unreachable("there is no network route to it", "check the host in the base URL and this network")
+    return None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -91,9 +160,12 @@ class ApiClient:
         concurrency: AdaptiveConcurrency | None = None,
         error_mapper: ErrorMapper | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitObserver | None = None,
     ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"The {service} base URL {base_url} must start with https:// or http://.")
         self._origin = httpx.URL(self.base_url).copy_with(raw_path=b"/", fragment=None)
         self._host = self._origin.host
         self._http = httpx.Client(
@@ -110,7 +182,9 @@ class ApiClient:
         self.concurrency = concurrency
         self.error_mapper = error_mapper or default_error(service)
         self._sleep = sleep
+        self._on_wait = on_wait
         self._lock = threading.Lock()
+        self._reached = False  # an answer came back at least once: connection failures are then retried in full
         self.requests = 0
         self.retries = 0
 
@@ -157,7 +231,7 @@ class ApiClient:
 
         retrying = Retrying(
             retry=retry_if_exception_type(_Retry),
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_retry_seconds),
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_retry_seconds) | _GaveUpOnHost(),
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=self._log_retry,
@@ -165,6 +239,9 @@ class ApiClient:
         )
         try:
             response = retrying(attempt)
+        except _Unreachable as exc:
+            host = httpx.URL(url).host
+            raise UnreachableError(f"Cannot reach {self.service} at {host}: {exc.reason}; {exc.fix}.") from None
         except _Retry as exc:
             elapsed = time.monotonic() - started
             raise TransientError(
@@ -175,9 +252,20 @@ class ApiClient:
             raise self.error_mapper(response)
         return response
 
+    def json(self, response: httpx.Response) -> Any:
+        """The response's JSON; an answer that is not JSON means the base URL is not this service's API."""
+        try:
+            return response.json()
+        except ValueError:
+            request = response.request
+            raise ConfigurationError(
+                f"{self.service} answered {request.method} {request.url.path} with something other than JSON; "
+                f"check that {self.base_url} is {self.service}'s API."
+            ) from None
+
     def _attempt(self, method: str, url: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
         if self.rate:
-            self.rate.acquire()
+            self.rate.acquire(on_wait=self._rate_wait)
         if self.concurrency:
             self.concurrency.acquire()
         throttled = False
@@ -187,6 +275,8 @@ class ApiClient:
             try:
                 response = self._http.request(method, url, **{k: v for k, v in kwargs.items() if v is not None})
             except _NOT_SENT as exc:
+                if not self._reached and (cannot := unreachable(exc, httpx.URL(url))):
+                    raise cannot from None
                 raise _Retry(type(exc).__name__) from None
             except _MAYBE_SENT as exc:
                 if idempotent:
@@ -195,6 +285,7 @@ class ApiClient:
                     f"{self.service} did not answer {method} {httpx.URL(url).path} ({type(exc).__name__}); "
                     "the change may or may not have been made."
                 ) from None
+            self._reached = True
             status = response.status_code
             throttled = status == 429
             if status in RETRYABLE_STATUSES or (status >= 500 and idempotent):
@@ -210,6 +301,8 @@ class ApiClient:
     def _wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         backoff = wait_random_exponential(multiplier=0.5, max=30)(state)
+        if isinstance(error, _Unreachable):
+            return UNREACHABLE_RETRY_SECONDS
         if isinstance(error, _Retry) and error.retry_after is not None:
             return min(error.retry_after, 120.0)
         return float(backoff)
@@ -218,7 +311,33 @@ class ApiClient:
         with self._lock:
             self.retries += 1
         error = state.outcome.exception() if state.outcome else None
+        seconds = state.next_action.sleep if state.next_action else 0.0
         logger.info(
             "retrying upstream request",
-            extra={"service": self.service, "reason": str(error), "attempt": state.attempt_number},
+            extra={
+                "service": self.service,
+                "reason": str(error),
+                "attempt": state.attempt_number,
+                "wait_seconds": round(seconds, 1),
+            },
         )
+        if isinstance(error, _Retry) and error.retry_after is not None and seconds >= NOTICEABLE_WAIT_SECONDS:
+            why = f"{self.service}'s rate limit" if error.reason == "HTTP 429" else f"{self.service} ({error.reason})"
+            self._waiting(f"waiting {seconds:.0f} s for {why}")
+
+    def _rate_wait(self, seconds: float) -> None:
+        if seconds >= NOTICEABLE_WAIT_SECONDS:
+            self._waiting(f"waiting {seconds:.0f} s for {self.service}'s rate limit")
+
+    def _waiting(self, notice: str) -> None:
+        logger.info(notice, extra={"service": self.service})
+        if self._on_wait:
+            self._on_wait(notice)
+
+
+class _GaveUpOnHost(stop_base):
+    """Stops after UNREACHABLE_ATTEMPTS when every one said the host cannot be reached at all."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        return isinstance(error, _Unreachable) and retry_state.attempt_number >= UNREACHABLE_ATTEMPTS

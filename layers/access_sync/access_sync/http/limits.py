@@ -12,6 +12,10 @@ import time
 from collections.abc import Callable
 
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+from pyrate_limiter.abstracts.rate import RateItem
+
+# Told how many seconds the caller is about to wait for the limit.
+WaitNotice = Callable[[float], None]
 
 
 class RateWindow:
@@ -19,9 +23,15 @@ class RateWindow:
 
     def __init__(self, limit: int, seconds: float = 60.0) -> None:
         self.limit = limit
-        self._limiter = Limiter(InMemoryBucket([Rate(limit, Duration.SECOND * seconds)]))
+        self._bucket = InMemoryBucket([Rate(limit, Duration.SECOND * seconds)])
+        self._limiter = Limiter(self._bucket)
 
-    def acquire(self) -> None:
+    def acquire(self, on_wait: WaitNotice | None = None) -> None:
+        if self._limiter.try_acquire("requests", blocking=False):
+            return
+        if on_wait:
+            waiting = self._bucket.waiting(RateItem("requests", self._bucket.now()))  # milliseconds
+            on_wait(max(0, waiting) / 1000 if isinstance(waiting, int) else 0.0)
         self._limiter.try_acquire("requests", blocking=True)
 
 

@@ -9,10 +9,15 @@
 Resource types, slugs and principal types never contain a colon; resource and principal ids may (and
 Guru's member ids are email addresses). Parsing therefore takes the resource type from the front, the
 slug (known to the caller) from around the middle, and leaves every colon inside an id where it was.
+
+The end of a time-bound grant (docs/provisioning.md) is named from the grant alone, so that a later end of
+the same access replaces it, and its revoke request from the grant and the end, so that each end is carried
+out once: `expire-<first 32 hex of sha256(grant id)>` and `expire:<first 32 hex of sha256(grant id|end)>`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from typing import NamedTuple
 
@@ -37,6 +42,12 @@ class GrantKey(NamedTuple):
 
 def resource_key(resource_type: str, resource_id: str) -> str:
     return f"{resource_type}:{resource_id}"
+
+
+def parse_resource_key(value: str) -> tuple[str, str] | None:
+    """`<resource type>:<id>` → (resource type, id); the id keeps any colons it has. None without both parts."""
+    resource_type, colon, resource_id = value.partition(":")
+    return (resource_type, resource_id) if colon and resource_type and resource_id else None
 
 
 def entitlement_id(resource_type: str, resource_id: str, slug: str) -> str:
@@ -77,3 +88,17 @@ def parse_grant_id(value: str, resource_type: str, slug: str, principal_types: C
         if best is None or at < len(head) + len(best.entitlement.resource_id):
             best = GrantKey(EntitlementKey(resource_type, resource_id, slug), principal_type, principal_id)
     return best
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def grant_end_name(grant: str) -> str:
+    """The name of a grant's pending end (the EventBridge schedule, or the local record's file name)."""
+    return f"expire-{_digest(grant)}"
+
+
+def grant_end_request_id(grant: str, expires_at: str) -> str:
+    """The request_id of the revoke that ends `grant` at `expires_at` (written YYYY-MM-DDTHH:MM:SSZ)."""
+    return f"expire:{_digest(f'{grant}|{expires_at}')}"

@@ -5,11 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
+from access_sync.models import ids
+from access_sync.models.snapshot import ResourceType
 from access_sync.models.sync_events import ConnectorName
 
 OutcomeStatus = Literal["succeeded", "already_done", "failed", "unsupported", "rejected"]
@@ -36,6 +48,45 @@ Code = Annotated[str, Field(min_length=1, max_length=40), Safe]
 Name = Annotated[str, Field(min_length=1, max_length=100), Safe]
 Id = Annotated[str, Field(min_length=1, max_length=512), Safe]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Safe]
+Reason = Annotated[str, Field(min_length=1, max_length=200), Safe]
+
+
+def utc_text(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ`: how an end is written in outcomes, schedules and derived request ids."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _text_only(value: object) -> object:
+    # pydantic would also take a number of seconds or a Unix time; an end is written as ISO-8601 text only.
+    if not isinstance(value, str):
+        raise ValueError("must be ISO-8601 text")
+    return value
+
+
+def _utc_to_the_second(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError("must include a time zone, e.g. 2026-12-01T18:00:00Z")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+# Weeks, days, hours, minutes, seconds: months and years have no fixed length, so they are refused.
+_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+def _iso_duration(value: object) -> object:
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError("must be an ISO-8601 duration in weeks, days, hours, minutes or seconds, e.g. PT8H or P2D")
+    return value
+
+
+def _at_least_a_second(value: timedelta) -> timedelta:
+    if value < timedelta(seconds=1):
+        raise ValueError("must be at least one second")
+    return value
+
+
+EndTime = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_utc_to_the_second)]
+Duration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_at_least_a_second)]
 
 
 class _Model(BaseModel):
@@ -72,6 +123,13 @@ class NewAccount(_Model):
         return self
 
 
+class TeamInvite(_Model):
+    """A person to invite to a team by email alone (Guru): `CORE` members can belong to groups, `LIGHT` cannot."""
+
+    email: Email
+    member_type: Literal["CORE", "LIGHT"] = "CORE"
+
+
 class _Request(_Model):
     request_id: RequestId
     connector: ConnectorName
@@ -81,16 +139,50 @@ class GrantRequest(_Request):
     action: Literal["grant"]
     entitlement_id: Id
     principal: ResourceId | Person
+    # A time-bound grant: the access ends at expires_at, or `duration` after the grant succeeded.
+    expires_at: EndTime | None = None
+    duration: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_end(self) -> GrantRequest:
+        if self.expires_at is not None and self.duration is not None:
+            raise ValueError("give expires_at or duration, not both")
+        return self
+
+    @property
+    def time_bound(self) -> bool:
+        return self.expires_at is not None or self.duration is not None
+
+    def end_after(self, granted: datetime) -> datetime | None:
+        """When the access ends if it was granted at `granted`; None for a grant without an end."""
+        if self.duration is not None:
+            return (granted + self.duration).astimezone(UTC).replace(microsecond=0)
+        return self.expires_at
+
+    @property
+    def grant_id(self) -> str:
+        """The grant this request makes; a person named inline is the user with that email."""
+        if isinstance(self.principal, Person):
+            return ids.grant_id(self.entitlement_id, "user", self.principal.email)
+        return ids.grant_id(self.entitlement_id, self.principal.resource_type, self.principal.id)
 
 
 class RevokeRequest(_Request):
     action: Literal["revoke"]
     grant_id: Id
+    reason: Reason | None = None
+
+    @property
+    def ends_a_grant(self) -> bool:
+        """The revoke that a time-bound grant's end sends (its request_id is derived, see GrantEnd)."""
+        return self.reason == "expired" and self.request_id.startswith("expire:")
 
 
 class CreateAccountRequest(_Request):
     action: Literal["create_account"]
-    account: NewAccount
+    # A Gusto employee has a name; a Guru invite is an address. Each forbids the other's fields, so a body
+    # fits one of them at most.
+    account: NewAccount | TeamInvite
 
 
 class DeleteResourceRequest(_Request):
@@ -123,7 +215,11 @@ class ActionResult(BaseModel):
 
 
 class ProvisioningOutcome(BaseModel):
-    """The one outcome of one request, as filed under provisioning/results/ and published (docs/provisioning.md)."""
+    """The one outcome of one request, as filed under provisioning/results/ and published (docs/provisioning.md).
+
+    Every field is always written: `resource` is null when nothing was affected, `expires_at` except on a
+    time-bound grant whose end was arranged, `raw_body` except on a rejection.
+    """
 
     request_id: str
     connector: str | None
@@ -133,11 +229,60 @@ class ProvisioningOutcome(BaseModel):
     resource: dict[str, Any] | None = None
     attempts: int = 1
     completed_at: str
+    expires_at: str | None = None
     raw_body: str | None = None
 
     @property
     def file_name(self) -> str:
         return f"{self.request_id}.json"
+
+
+class Rehearsal(BaseModel):
+    """What a request would do (`access-sync provision --dry-run`), with nothing changed or written.
+
+    `would_call`: the change it would send, in `calls`; any other status is the outcome it would get without
+    sending any change (a rejection, or an answer the connector reached by reading alone).
+    """
+
+    request_id: str
+    connector: str | None
+    action: str | None
+    status: OutcomeStatus | Literal["would_call"]
+    message: str
+    calls: list[dict[str, Any]] = Field(default_factory=list)  # {"method", "path", "body"}
+    expires_at: str | None = None
+
+
+class GrantEnd(BaseModel):
+    """The pending end of a time-bound grant: which access, when, and the revoke request that ends it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    grant_id: str
+    connector: str
+    expires_at: str  # YYYY-MM-DDTHH:MM:SSZ
+    granted_by: str  # the request_id of the grant that set this end
+
+    @property
+    def name(self) -> str:
+        return ids.grant_end_name(self.grant_id)
+
+    @property
+    def request_id(self) -> str:
+        return ids.grant_end_request_id(self.grant_id, self.expires_at)
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromisoformat(self.expires_at.replace("Z", "+00:00"))
+
+    def revoke_request(self) -> dict[str, str]:
+        return {
+            "request_id": self.request_id,
+            "connector": self.connector,
+            "action": "revoke",
+            "grant_id": self.grant_id,
+            "reason": "expired",
+        }
 
 
 class Rejection(BaseModel):
@@ -171,7 +316,8 @@ def _reason(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(part) for part in error["loc"] if not str(part).endswith("Request"))
-        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 
@@ -188,9 +334,36 @@ def _rejection(raw_body: str, reason: str, fields: dict[str, Any] | None = None)
     )
 
 
-def parse_request(raw_body: str, connectors: Collection[str]) -> ProvisioningRequest | Rejection:
-    """A valid request for one of `connectors`, or a Rejection naming what is wrong (never an exception: bad
-    input is not retried)."""
+class KnownConnector(Protocol):
+    """What a request is checked against: the resource types the connector knows (its ConnectorSpec)."""
+
+    @property
+    def resource_types(self) -> Sequence[ResourceType]: ...
+
+
+def _resource_types(request: ProvisioningRequest) -> list[str]:
+    """The resource types a request names: the principal of a grant (unless given inline), a deleted resource."""
+    if isinstance(request, GrantRequest) and isinstance(request.principal, ResourceId):
+        return [request.principal.resource_type]
+    if isinstance(request, DeleteResourceRequest):
+        return [request.resource.resource_type]
+    return []
+
+
+def _unknown_type(request: ProvisioningRequest, connector: KnownConnector) -> str | None:
+    known = [kind.id for kind in connector.resource_types]
+    for kind in _resource_types(request):
+        if kind not in known:
+            return f"unknown resource_type {storable(kind)!r} for {request.connector}; use one of {', '.join(known)}"
+    return None
+
+
+def parse_request(
+    raw_body: str, connectors: Mapping[str, KnownConnector], no_end: Mapping[str, str] | None = None
+) -> ProvisioningRequest | Rejection:
+    """A valid request for one of `connectors`, naming only resource types its connector knows, or a Rejection
+    naming what is wrong (never an exception: bad input is not retried). `no_end` names the connectors whose
+    grants cannot carry an end, with the reason."""
     if len(raw_body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         return _rejection(raw_body, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
     try:
@@ -215,4 +388,9 @@ def parse_request(raw_body: str, connectors: Collection[str]) -> ProvisioningReq
         return _rejection(
             raw_body, f"unknown connector {request.connector!r}; use one of {', '.join(sorted(connectors))}", body
         )
+    if unknown := _unknown_type(request, connectors[request.connector]):
+        return _rejection(raw_body, unknown, body)
+    refusal = (no_end or {}).get(request.connector)
+    if isinstance(request, GrantRequest) and request.time_bound and refusal:
+        return _rejection(raw_body, refusal, body)
     return request

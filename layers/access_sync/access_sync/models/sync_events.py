@@ -44,3 +44,15 @@ class SyncResult(BaseModel):
     invocations: int
     duration_seconds: float
     resumed_from_checkpoint: bool = False
+
+
+class SyncSkipped(BaseModel):
+    """Another sync of the same connector holds the sync lease: this run wrote nothing."""
+
+    status: Literal["skipped"] = "skipped"
+    connector: ConnectorName
+    sync_id: str | None = None  # the sync this invocation would have resumed, if any
+    trigger: str = "schedule"
+    scheduled_time: str | None = None
+    execution_id: str | None = None
+    reason: str

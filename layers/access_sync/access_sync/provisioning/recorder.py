@@ -40,8 +40,21 @@ class OutcomeRecorder:
     def key(self, file_name: str) -> str:
         return f"{RESULTS_PREFIX}/{file_name}"
 
-    def exists(self, file_name: str) -> bool:
-        return self.store.get_bytes(self.key(file_name)) is not None
+    def read(self, file_name: str) -> ProvisioningOutcome | None:
+        raw = self.store.get_bytes(self.key(file_name))
+        return ProvisioningOutcome.model_validate_json(raw) if raw is not None else None
+
+    def describe(self, file_name: str) -> str:
+        return self.store.describe(self.key(file_name))
+
+    @staticmethod
+    def _body(outcome: ProvisioningOutcome) -> bytes:
+        # Every field, null ones included: readers find the same keys in every outcome.
+        return outcome.model_dump_json(indent=2).encode()
+
+    def is_recorded(self, outcome: ProvisioningOutcome, file_name: str | None = None) -> bool:
+        """Whether `outcome` is already filed, byte for byte: then it was announced too (the file comes last)."""
+        return self.store.get_bytes(self.key(file_name or outcome.file_name)) == self._body(outcome)
 
     def record(self, outcome: ProvisioningOutcome, file_name: str | None = None) -> str:
         """Files and announces `outcome` (under `file_name`, default `<request_id>.json`); returns where it is.
@@ -49,7 +62,7 @@ class OutcomeRecorder:
         Transient failures are retried a few times here, then raised: the caller's retry records again.
         """
         key = self.key(file_name or outcome.file_name)
-        body = outcome.model_dump_json(indent=2, exclude_none=True).encode()
+        body = self._body(outcome)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.attempts),
@@ -61,7 +74,7 @@ class OutcomeRecorder:
                 if self.store.get_bytes(key) == body:
                     return self.store.describe(key)  # recorded by an earlier attempt
                 if self.publisher:
-                    self.publisher.publish(outcome.model_dump(mode="json", exclude_none=True))
+                    self.publisher.publish(outcome.model_dump(mode="json"))
                 self.store.put_bytes(key, body)
         metrics.add_metric(name=_METRIC[outcome.status], unit=MetricUnit.Count, value=1)
         return self.store.describe(key)

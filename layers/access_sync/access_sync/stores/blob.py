@@ -3,17 +3,28 @@
 A destination is a local folder or `s3://bucket/prefix`; keys are relative to it. Writers stream: nothing
 becomes visible under its key until the writer closes cleanly, and an aborted writer leaves nothing.
 Both stores mean the same by every method: `delete` removes one key, `delete_prefix` every key under a
-prefix, and a key that is not there is not an error.
+prefix, and a key that is not there is not an error. `check_writable` is the pre-flight of a command's DEST:
+it writes and removes a small object under the prefix the command will write, and raises ConfigurationError
+(with the fix) when that fails, before any other work is done.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from access_sync.errors import ConfigurationError
+
+
+def write_check_key(prefix: str) -> str:
+    """The probe `check_writable` writes and removes; its `_` name keeps it out of every snapshot's files."""
+    return f"{prefix}_write-check-{secrets.token_hex(4)}"
 
 
 class BlobWriter(Protocol):
@@ -43,6 +54,8 @@ class BlobStore(Protocol):
 
     def list_keys(self, prefix: str) -> Iterator[str]: ...
 
+    def check_writable(self, prefix: str = "") -> None: ...
+
 
 class LocalBlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -53,6 +66,27 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         return self.root / key
+
+    def check_writable(self, prefix: str = "") -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigurationError(
+                f"The destination {self.root} is a file; give --out a folder (created if missing) or s3://bucket/prefix."
+            )
+        probe = self._path(write_check_key(prefix))
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigurationError(
+                f"The destination {self.root} cannot be a folder: part of its path is a file; "
+                "give --out another folder."
+            ) from None
+        except OSError as exc:
+            why = "read-only" if exc.errno == errno.EROFS else (exc.strerror or type(exc).__name__).lower()
+            raise ConfigurationError(
+                f"The destination {self.root} cannot be written ({why}); give --out a folder you may write to."
+            ) from None
 
     @contextmanager
     def open_writer(self, key: str, content_type: str = "application/octet-stream") -> Iterator[BlobWriter]:

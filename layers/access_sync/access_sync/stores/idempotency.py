@@ -1,7 +1,8 @@
 """Where Powertools Idempotency keeps its records: DynamoDB on AWS, a folder for local operator runs.
 
 The folder layer follows the DynamoDB layer's rules (create if absent, expired, or an in-progress record
-whose lease ran out), using an exclusive file create as the conditional write.
+whose lease ran out, and payload validation of a record that is already there), using an exclusive file create
+as the conditional write.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -58,13 +60,20 @@ class FolderPersistenceLayer(BasePersistenceLayer):
     def _put_record(self, data_record: DataRecord) -> None:
         existing = self._read(data_record.idempotency_key)
         if existing is not None and not self._replaceable(existing):
-            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+            self._already_exists(data_record, existing)
         if existing is not None:
             self._path(data_record.idempotency_key).unlink(missing_ok=True)
         try:
             self._write(data_record, exclusive=True)
         except FileExistsError:
-            raise IdempotencyItemAlreadyExistsError(old_data_record=self._read(data_record.idempotency_key)) from None
+            self._already_exists(data_record, self._read(data_record.idempotency_key))
+
+    def _already_exists(self, data_record: DataRecord, existing: DataRecord | None) -> NoReturn:
+        """As the DynamoDB layer does: a record handed back with the conflict is checked against this payload
+        first, so the same key with another payload raises IdempotencyValidationError, not the first answer."""
+        if existing is not None:
+            self._validate_payload(data_payload=data_record, stored_data_record=existing)
+        raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
 
     @staticmethod
     def _replaceable(record: DataRecord) -> bool:

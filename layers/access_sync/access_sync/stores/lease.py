@@ -1,4 +1,5 @@
-"""The token-refresh lease: at most one holder per credential, across threads, processes and Lambdas.
+"""Leases: at most one holder at a time, across threads, processes and Lambdas. Two uses: the token-refresh
+lease (one Gusto refresh per credential) and the sync lease (one sync per connector, `sync#<connector>`).
 
 `FileLease` is an exclusive `flock` on a lock file (local runs: the kernel drops it when its holder dies).
 `DynamoLease` is a conditional write in the IdempotencyTable (AWS): an item that names its owner and
@@ -21,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,11 +53,25 @@ def lease_key(connector: str, credential_id: str) -> str:
     return f"lease#{connector}#{credential_id}"
 
 
+def sync_lease_key(connector: str) -> str:
+    """The sync lease's key in the IdempotencyTable: one sync per connector at a time."""
+    return f"sync#{connector}"
+
+
 def _busy(lease: Lease, waited: float) -> LeaseBusy:
-    return LeaseBusy(
-        f"Another process held {lease.describe()} for more than {waited:.0f} s while refreshing the Gusto "
-        "token; try again later."
-    )
+    return LeaseBusy(f"Another process held {lease.describe()} for more than {waited:.0f} s; try again later.")
+
+
+@dataclass
+class Tenure:
+    """One holding of a lease; `hand_over` keeps it for `owner` for `seconds` after this holding ends."""
+
+    owner: str
+    next_owner: str | None = None
+    keep_seconds: float = 0.0
+
+    def hand_over(self, owner: str, seconds: float) -> None:
+        self.next_owner, self.keep_seconds = owner, seconds
 
 
 def _bounded(default: float, wait: float | None) -> float:
@@ -67,19 +83,21 @@ class FileLease:
         self,
         path: str | os.PathLike[str],
         *,
+        purpose: str = "token-refresh lock",
         wait: float = DEFAULT_WAIT,
         poll: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.path = Path(path)
+        self.purpose = purpose
         self.wait = wait
         self.poll = poll
         self._clock = clock
         self._sleep = sleep
 
     def describe(self) -> str:
-        return f"the lock file {self.path}"
+        return f"the {self.purpose} {self.path}"
 
     @contextmanager
     def hold(self, wait: float | None = None) -> Iterator[None]:
@@ -117,6 +135,7 @@ class DynamoLease:
         table: str,
         key: str,
         *,
+        purpose: str = "token-refresh lease",
         ttl: float = DEFAULT_TTL,
         wait: float = DEFAULT_WAIT,
         poll: float = 0.25,
@@ -127,6 +146,7 @@ class DynamoLease:
     ) -> None:
         self.table = table
         self.key = key
+        self.purpose = purpose
         self.ttl = ttl
         self.wait = wait
         self.poll = poll
@@ -137,7 +157,7 @@ class DynamoLease:
         self._client = client
 
     def describe(self) -> str:
-        return f"the lease {self.key} in the table {self.table}"
+        return f"the {self.purpose} {self.key} in the table {self.table}"
 
     @property
     def client(self) -> Any:
@@ -151,19 +171,36 @@ class DynamoLease:
     def hold(self, wait: float | None = None) -> Iterator[None]:
         owner = uuid.uuid4().hex
         self._acquire(owner, _bounded(self.wait, wait))
+        with self._tenure(owner):
+            yield
+
+    @contextmanager
+    def take(self, owner: str) -> Iterator[Tenure | None]:
+        """Without waiting: the lease as `owner` (also when it was handed over to `owner`), or None while another
+        owner holds it."""
+        if not self._try_put(owner):
+            yield None
+            return
+        with self._tenure(owner) as tenure:
+            yield tenure
+
+    @contextmanager
+    def _tenure(self, owner: str) -> Iterator[Tenure]:
+        tenure = Tenure(owner)
         stop = threading.Event()
         heartbeat = threading.Thread(
             target=self._heartbeat, args=(owner, stop), name=f"lease-heartbeat-{self.key}", daemon=True
         )
         try:
             heartbeat.start()
-            yield
+            yield tenure
         finally:
             stop.set()
             # A renewal still in flight cannot outlive the release: it is conditional on our owner id.
             if heartbeat.is_alive():
                 heartbeat.join(timeout=self.renew_every)
-            self._release(owner)
+            if tenure.next_owner is None or not self._hand_over(tenure):
+                self._release(owner)
 
     def _acquire(self, owner: str, wait: float | None = None) -> None:
         wait = self.wait if wait is None else wait
@@ -174,7 +211,7 @@ class DynamoLease:
             if waited >= wait:
                 raise _busy(self, waited)
             if not logged:
-                logger.info("waiting for the token-refresh lease", extra={"lease": self.key})
+                logger.info(f"waiting for the {self.purpose}", extra={"lease": self.key})
                 logged = True
             self._sleep(min(self.poll, max(0.0, wait - waited)))
 
@@ -198,9 +235,10 @@ class DynamoLease:
                     "lease_expires_at": expiry[":expires"],
                     "expiration": expiry[":housekeeping"],
                 },
-                ConditionExpression="attribute_not_exists(#id) OR #expires < :now",
-                ExpressionAttributeNames={"#id": "id", "#expires": "lease_expires_at"},
-                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
+                # The same owner may take it again: a sync's next invocation, after a hand-over.
+                ConditionExpression="attribute_not_exists(#id) OR #expires < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#id": "id", "#expires": "lease_expires_at", "#owner": "owner"},
+                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}},
             )
         except (BotoCoreError, ClientError) as exc:
             if aws_code(exc) == "ConditionalCheckFailedException":
@@ -233,10 +271,39 @@ class DynamoLease:
         except (BotoCoreError, ClientError) as exc:
             code = aws_code(exc)
             if code == "ConditionalCheckFailedException":
-                logger.warning("the token-refresh lease ran out while held and was taken", extra={"lease": self.key})
+                logger.warning(f"the {self.purpose} ran out while held and was taken", extra={"lease": self.key})
                 return False
             # The next beat tries again; until the expiry the lease is still ours.
-            logger.warning("could not renew the token-refresh lease", extra={"lease": self.key, "code": code})
+            logger.warning(f"could not renew the {self.purpose}", extra={"lease": self.key, "code": code})
+        return True
+
+    def _hand_over(self, tenure: Tenure) -> bool:
+        """Leaves the lease to `tenure.next_owner` for `tenure.keep_seconds`; False (the caller then releases it,
+        so that nobody waits behind it) when that fails."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        now = self._clock()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": self.key}},
+                UpdateExpression="SET #owner = :next, #expires = :expires, #housekeeping = :housekeeping",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#expires": "lease_expires_at",
+                    "#housekeeping": "expiration",
+                },
+                ExpressionAttributeValues={
+                    ":owner": {"S": tenure.owner},
+                    ":next": {"S": str(tenure.next_owner)},
+                    ":expires": {"N": f"{now + tenure.keep_seconds:.3f}"},
+                    ":housekeeping": {"N": str(int(now + tenure.keep_seconds + HOUSEKEEPING_SECONDS))},
+                },
+            )
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning(f"could not hand over the {self.purpose}", extra={"lease": self.key, "code": aws_code(exc)})
+            return False
         return True
 
     def _release(self, owner: str) -> None:
@@ -256,10 +323,10 @@ class DynamoLease:
             code = aws_code(exc)
             if code == "ConditionalCheckFailedException":
                 # Held past its expiry and taken over: the other holder's lease is not ours to delete.
-                logger.warning("the token-refresh lease expired before it was released", extra={"lease": self.key})
+                logger.warning(f"the {self.purpose} expired before it was released", extra={"lease": self.key})
             else:
                 logger.warning(
-                    f"could not release the token-refresh lease; it expires within {self.ttl:.0f} s",
+                    f"could not release the {self.purpose}; it expires within {self.ttl:.0f} s",
                     extra={"lease": self.key, "code": code},
                 )
 
@@ -270,4 +337,4 @@ class DynamoLease:
                 f"Cannot use the lease table {self.table} ({code}); check IDEMPOTENCY_TABLE and this role's "
                 "DynamoDB access."
             )
-        return TransientError(f"DynamoDB failed on the token-refresh lease ({code}); try again later.")
+        return TransientError(f"DynamoDB failed on the {self.purpose} ({code}); try again later.")

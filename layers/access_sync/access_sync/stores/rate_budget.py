@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from access_sync.errors import TransientError
-from access_sync.http.limits import RateWindow
+from access_sync.http.limits import RateWindow, WaitNotice
 from access_sync.stores.aws_errors import aws_code
 
 # Expired slot items are only clutter: DynamoDB's TTL deletes them within days of this.
@@ -92,7 +92,7 @@ class SharedRateWindow(RateWindow):
             self._client = boto3.client("dynamodb")
         return self._client
 
-    def acquire(self) -> None:
+    def acquire(self, on_wait: WaitNotice | None = None) -> None:
         """Blocks until one more request is allowed; raises TransientError when DynamoDB fails."""
         with self._lock:
             while True:
@@ -106,7 +106,10 @@ class SharedRateWindow(RateWindow):
                 if self._tokens > 0:
                     self._tokens -= 1
                     return
-                self._sleep(max(0.0, (slot + 1) * self.slot_seconds - self._clock()) + _BOUNDARY_MARGIN)
+                pause = max(0.0, (slot + 1) * self.slot_seconds - self._clock()) + _BOUNDARY_MARGIN
+                if on_wait:
+                    on_wait(pause)
+                self._sleep(pause)
 
     def _slot_at(self, now: float) -> int:
         return int(now // self.slot_seconds)

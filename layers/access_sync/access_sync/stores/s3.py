@@ -14,8 +14,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from access_sync.stores.aws_errors import aws_code, aws_errors
-from access_sync.stores.blob import BlobWriter
+from access_sync.errors import ConfigurationError
+from access_sync.stores.aws_errors import aws_code, aws_errors, translate
+from access_sync.stores.blob import BlobWriter, write_check_key
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last
 
@@ -151,6 +152,21 @@ class S3BlobStore:
             for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
                 batch = [{"Key": key} for key in keys[start : start + 1000]]
                 s3_client().delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def check_writable(self, prefix: str = "") -> None:
+        """Credentials, region, endpoint and the right to write here: every failure is a DEST to fix (exit 2)."""
+        key = self._key(write_check_key(prefix))
+        try:
+            s3_client().put_object(Bucket=self.bucket, Key=key, Body=b"")
+            s3_client().delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            problem = translate(exc, f"write to {self.describe()}")
+            if isinstance(problem, ConfigurationError):
+                raise problem from None
+            raise ConfigurationError(
+                f"Cannot write to {self.describe()} ({aws_code(exc)}); "
+                "check the bucket name, the network and AWS_ENDPOINT_URL."
+            ) from None
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = s3_client().get_paginator("list_objects_v2")

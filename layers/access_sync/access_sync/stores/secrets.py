@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from access_sync.errors import ConfigurationError
-from access_sync.stores.aws_errors import aws_code
+from access_sync.stores.aws_errors import aws_code, translate
 
 
 class SecretStore(Protocol):
@@ -94,12 +94,14 @@ class SecretsManagerStore:
 
     def read(self, fresh: bool = False) -> dict[str, Any]:
         from aws_lambda_powertools.utilities import parameters
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             value = parameters.get_secret(self.secret_id, transform="json", force_fetch=fresh)
         except parameters.exceptions.TransformParameterError:
             raise ConfigurationError(f"The secret {self.secret_id} does not hold JSON.") from None
+        except BotoCoreError as exc:  # no region or no credentials: raised before any request
+            raise translate(exc, f"read the secret {self.secret_id}") from None
         except (parameters.exceptions.GetParameterError, ClientError) as exc:
             raise ConfigurationError(
                 f"Cannot read the secret {self.secret_id} ({aws_code(exc)}); check its name and this role's access."
@@ -110,10 +112,13 @@ class SecretsManagerStore:
 
     def write(self, value: dict[str, Any]) -> None:
         from aws_lambda_powertools.utilities import parameters
+        from botocore.exceptions import BotoCoreError
 
         try:
             # A fresh ClientRequestToken makes a retried write of this same value idempotent.
             parameters.set_secret(self.secret_id, json.dumps(value), client_request_token=str(uuid.uuid4()))
+        except BotoCoreError as exc:
+            raise translate(exc, f"write the secret {self.secret_id}") from None
         except parameters.exceptions.SetSecretError as exc:
             raise ConfigurationError(
                 f"Cannot write the secret {self.secret_id} ({aws_code(exc)}); check this role's PutSecretValue."

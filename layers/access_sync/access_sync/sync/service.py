@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from access_sync.errors import ReauthorizationRequired
-from access_sync.models.sync_events import SyncEvent, SyncResult
+from access_sync.models.sync_events import SyncEvent, SyncResult, SyncSkipped
 from access_sync.observability import MetricUnit, logger, metrics
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import SyncConnector
@@ -20,6 +20,21 @@ def report_failure(exc: BaseException) -> None:
         metrics.add_metric(name="GustoReauthorizationRequired", unit=MetricUnit.Count, value=1)
     reason = getattr(exc, "message", None) or f"{type(exc).__name__} (an unexpected error)"
     logger.error("sync failed", extra={"reason": reason, "error": type(exc).__name__})
+
+
+def report_skipped(event: SyncEvent, holder: str) -> SyncSkipped:
+    """A run that found another sync of its connector under way: it counts, and it changed nothing."""
+    metrics.add_metric(name="SyncSkipped", unit=MetricUnit.Count, value=1)
+    reason = f"another {event.connector} sync holds {holder}; this run wrote nothing"
+    logger.warning("sync skipped", extra={"reason": reason, "sync_id": event.sync_id})
+    return SyncSkipped(
+        connector=event.connector,
+        sync_id=event.sync_id,
+        trigger=event.trigger,
+        scheduled_time=event.scheduled_time,
+        execution_id=event.execution_id,
+        reason=reason,
+    )
 
 
 def sync_and_report(

@@ -21,8 +21,9 @@ from access_sync.provisioning.service import ProvisioningService
 from access_sync.stores.eventbridge import EventBridgePublisher
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.s3 import S3BlobStore
+from access_sync.stores.scheduler import ScheduledGrantEnds
 from access_sync.wiring.connections import lambda_connection
-from access_sync.wiring.registry import CONNECTORS
+from access_sync.wiring.registry import CONNECTORS, NO_GRANT_END
 from access_sync.wiring.settings import LambdaSettings
 
 
@@ -39,7 +40,15 @@ def _service() -> ProvisioningService:
         return provisioners[connector]
 
     recorder = OutcomeRecorder(S3BlobStore(settings.snapshot_bucket), EventBridgePublisher(settings.event_bus_name))
-    return ProvisioningService(provisioner_for, CONNECTORS, recorder, persistence_layer(settings.require_table()))
+    scheduling = settings.grant_end_scheduling()
+    return ProvisioningService(
+        provisioner_for,
+        CONNECTORS,
+        recorder,
+        persistence_layer(settings.require_table()),
+        ends=ScheduledGrantEnds(*scheduling) if scheduling else None,
+        no_end=NO_GRANT_END,
+    )
 
 
 def _record_handler(record: SQSRecord) -> dict[str, Any]:

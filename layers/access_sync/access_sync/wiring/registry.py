@@ -12,6 +12,11 @@ CONNECTORS: dict[str, ConnectorSpec] = {
     GUSTO.name: GUSTO,
 }
 
+# Connectors whose grants cannot carry an end, with the reason: a time-bound grant for them is rejected.
+NO_GRANT_END: dict[str, str] = {
+    name: spec.grant_end_refused for name, spec in CONNECTORS.items() if spec.grant_end_refused
+}
+
 
 def connector_spec(name: str) -> ConnectorSpec:
     spec = CONNECTORS.get(name)

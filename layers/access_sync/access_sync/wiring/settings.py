@@ -1,13 +1,13 @@
 """The Lambda environment (docs/operations.md) as one validated model; nothing else reads os.environ for it.
 
-Settings of one connector (its secret, base URL, concurrency) are named by that connector's ConnectorSettings
-and read by `connector_environment`.
+Settings of one connector are named by that connector's ConnectorSettings: its secret and concurrency are read
+by `connector_environment`, its base URL by `connections.checked_base_url` (which the CLI shares).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -23,6 +23,17 @@ class LambdaSettings(BaseModel):
     change_events_max: int = Field(default=500, ge=0)
     sync_safety_margin_seconds: float = 60.0
     checkpoint_max_age_seconds: int = 86400
+    # Ends of time-bound grants (the provisioning function): the schedule group, the role Scheduler assumes
+    # and the queue it sends the revoke to. All three, or none (then time-bound grants are not carried out).
+    expiry_schedule_group: str | None = None
+    expiry_scheduler_role_arn: str | None = None
+    provision_queue_arn: str | None = None
+    # Findings after every sync, and the leaver remediation (docs/findings.md).
+    provision_queue_url: str | None = None
+    leaver_remediation: Literal["off", "revoke_groups", "remove_account"] = "off"
+    remediation_max_per_run: int = Field(default=10, ge=0)
+    remediation_dry_run: bool = False
+    finding_events_max: int = Field(default=500, ge=0)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -39,6 +50,19 @@ class LambdaSettings(BaseModel):
             fields = ", ".join(sorted(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]))
             raise ConfigurationError(f"The function's environment is incomplete or invalid: {fields}.") from None
 
+    def grant_end_scheduling(self) -> tuple[str, str, str] | None:
+        """(schedule group, scheduler role ARN, queue ARN), or None when the function is not set up for ends."""
+        named = (self.expiry_schedule_group, self.expiry_scheduler_role_arn, self.provision_queue_arn)
+        if not any(named):
+            return None
+        group, role, queue = named
+        if group is None or role is None or queue is None:
+            raise ConfigurationError(
+                "The function's environment must set all of EXPIRY_SCHEDULE_GROUP, EXPIRY_SCHEDULER_ROLE_ARN "
+                "and PROVISION_QUEUE_ARN, or none of them."
+            )
+        return group, role, queue
+
     def require_table(self) -> str:
         if not self.idempotency_table:
             raise ConfigurationError("The function's environment lacks IDEMPOTENCY_TABLE.")
@@ -49,7 +73,6 @@ class ConnectorEnvironment(BaseModel):
     """One connector's variables in a function's environment."""
 
     secret_id: str
-    base_url: str | None = None
     concurrency: int = 16
 
 
@@ -59,8 +82,6 @@ def connector_environment(settings: ConnectorSettings) -> ConnectorEnvironment:
         raise ConfigurationError(f"The function's environment lacks {settings.secret_id_env}.")
     concurrency = os.environ.get(settings.concurrency_env) if settings.concurrency_env else None
     try:
-        return ConnectorEnvironment(
-            secret_id=secret_id, base_url=os.environ.get(settings.base_url_env) or None, concurrency=concurrency or 16
-        )
+        return ConnectorEnvironment(secret_id=secret_id, concurrency=concurrency or 16)
     except ValidationError:
         raise ConfigurationError(f"The function's environment has an invalid {settings.concurrency_env}.") from None

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from access_sync.errors import AccessSyncError, CredentialsError, UpstreamError
+from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
 from access_sync.http.limits import AdaptiveConcurrency
 from access_sync.models.secrets import GuruCredentials
@@ -60,6 +60,11 @@ def guru_error(response: httpx.Response) -> AccessSyncError:
             f"Guru denied access to {path} (HTTP 403): the token's owner must be a Guru admin who can "
             "list members and groups."
         )
+    if response.status_code == 404 and not path.startswith("/api/v1/"):
+        return ConfigurationError(
+            f"Guru answered 404 to {response.request.method} {path}: Guru base URLs end in /api/v1 "
+            f"(e.g. {DEFAULT_BASE_URL}); fix --base-url or GURU_BASE_URL."
+        )
     detail = _message(response)
     return UpstreamError(
         f"Guru answered {response.status_code} to {response.request.method} {path}"
@@ -69,7 +74,7 @@ def guru_error(response: httpx.Response) -> AccessSyncError:
 
 
 class Membership(StrEnum):
-    """What Guru said to a membership change."""
+    """What Guru said to a membership change (of a group, or of the team)."""
 
     CHANGED = "changed"  # added or removed
     NO_GROUP = "no_group"  # 404 to an add: there is no such group
@@ -122,7 +127,7 @@ class GuruClient:
         response = self.api.send("GET", path_or_url, ok=(200, 204))
         if response.status_code == 204 or not response.content:
             return [], None
-        body = response.json()
+        body = self.api.json(response)
         if not isinstance(body, list):
             raise UpstreamError(f"Guru answered {response.request.url.path} with something other than a list.")
         return body, next_page_url(response.headers.get("Link"))
@@ -134,7 +139,9 @@ class GuruClient:
             yield items
 
     def whoami(self) -> dict[str, Any]:
-        body: dict[str, Any] = self.api.send("GET", "whoami").json()
+        body = self.api.json(self.api.send("GET", "whoami"))
+        if not isinstance(body, dict):
+            raise UpstreamError("Guru answered GET /whoami with something other than an object.")
         return body
 
     # Provisioning: the caller decides what 400/403/404 mean for the request, so they are answers, not errors.
@@ -149,6 +156,25 @@ class GuruClient:
 
     def remove_group_member(self, group_id: str, email: str) -> MembershipAnswer:
         response = self.api.send("DELETE", member_path(group_id, email), ok=(200, 204, 403, 404))
+        if response.status_code == 404:
+            return MembershipAnswer(Membership.NOT_MEMBER)
+        return _membership(response)
+
+    # Team membership: Guru keys members by email in these paths.
+    def is_on_team(self, email: str) -> bool:
+        response = self.api.send("GET", f"members/{quote(email, safe='')}", ok=(200, 404))
+        return response.status_code == 200
+
+    def invite(self, email: str, member_type: str) -> MembershipAnswer:
+        """`POST /members/invite`; Guru takes the addresses as one comma-separated string."""
+        body = {"emails": email, "teamMemberType": member_type}
+        response = self.api.send("POST", "members/invite", json=body, ok=(200, 201, 204, 400, 403))
+        if response.status_code == 400:
+            return MembershipAnswer(Membership.REFUSED, _message(response) or "HTTP 400")
+        return _membership(response)
+
+    def remove_from_team(self, email: str) -> MembershipAnswer:
+        response = self.api.send("DELETE", f"members/{quote(email, safe='')}", ok=(200, 204, 403, 404))
         if response.status_code == 404:
             return MembershipAnswer(Membership.NOT_MEMBER)
         return _membership(response)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import Any
 
-from access_sync.checks import CheckReport
 from access_sync.connectors.guru.check import check_guru
 from access_sync.connectors.guru.client import GuruClient
 from access_sync.connectors.guru.provisioner import GuruProvisioner
 from access_sync.connectors.guru.syncer import RESOURCE_TYPES, GuruSyncer
-from access_sync.connectors.spec import Connection, ConnectorSettings, ConnectorSpec
+from access_sync.connectors.spec import Connection, ConnectorSettings, ConnectorSpec, checked_with
 from access_sync.models.secrets import GuruCredentials
 
 
@@ -22,11 +20,6 @@ def guru_client(connection: Connection, **options: Any) -> GuruClient:
         transport=connection.transport,
         **{**connection.client_options, **options},
     )
-
-
-def _check(connection: Connection) -> CheckReport:
-    with closing(guru_client(connection)) as client:
-        return check_guru(client)
 
 
 GURU = ConnectorSpec(
@@ -47,5 +40,5 @@ GURU = ConnectorSpec(
     ),
     syncer=lambda c: GuruSyncer(guru_client(c, concurrency=c.concurrency), c.concurrency),
     provisioner=lambda c: GuruProvisioner(guru_client(c)),
-    check=_check,
+    check=checked_with(guru_client, check_guru),
 )

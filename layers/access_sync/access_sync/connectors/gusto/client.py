@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from access_sync.connectors.gusto.oauth import not_gusto
 from access_sync.connectors.gusto.tokens import TokenManager
 from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
@@ -81,6 +82,8 @@ def gusto_error(response: httpx.Response) -> AccessSyncError:
             f"Gusto denied {where}: the app lacks the OAuth scope {scope}; add it to the app in Gusto's "
             "Developer Portal, then re-authorise."
         )
+    if status == 404 and not errors:
+        return ConfigurationError(not_gusto(f"answered 404 to {where} without Gusto's error body"))
     detail = describe_errors(errors)
     if status == 406:
         return ConfigurationError(f"Gusto no longer accepts API version {API_VERSION} ({detail or 'HTTP 406'}).")
@@ -149,7 +152,7 @@ class GustoClient:
     def page(self, url: str) -> Page:
         """One page of a list and the next page's URL: None after `X-Total-Pages`, or after a short page."""
         response = self.api.send("GET", url)
-        items = response.json()
+        items = self.api.json(response)
         if not isinstance(items, list):
             raise UpstreamError(f"Gusto answered {response.request.url.path} with something other than a list.")
         path, _, _ = url.partition("?")
@@ -187,7 +190,7 @@ class GustoClient:
 
     def _json(self, method: str, path: str, ok: tuple[int, ...] = (200,), json: Any = None) -> dict[str, Any]:
         response = self.api.send(method, path, ok=ok, json=json)
-        body = response.json()
+        body = self.api.json(response)
         if not isinstance(body, dict):
             raise UpstreamError(
                 f"Gusto answered {method} {response.request.url.path} with something other than an object."
@@ -198,5 +201,5 @@ class GustoClient:
         response = self.api.send("GET", path, ok=(200, 404))
         if response.status_code == 404:
             return None
-        body = response.json()
+        body = self.api.json(response)
         return body if isinstance(body, dict) else None

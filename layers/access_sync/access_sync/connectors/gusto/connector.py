@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from contextlib import closing
 from pathlib import Path
 
-from access_sync.checks import CheckReport
 from access_sync.connectors.gusto.check import check_gusto
 from access_sync.connectors.gusto.client import REQUESTS_PER_MINUTE, GustoClient
 from access_sync.connectors.gusto.provisioner import GustoProvisioner
 from access_sync.connectors.gusto.syncer import RESOURCE_TYPES, GustoSyncer
 from access_sync.connectors.gusto.tokens import TokenManager
-from access_sync.connectors.spec import Connection, ConnectorSettings, ConnectorSpec
+from access_sync.connectors.spec import Connection, ConnectorSettings, ConnectorSpec, checked_with
 from access_sync.models.secrets import GustoCredentials
 from access_sync.observability import logger
 from access_sync.stores.lease import DynamoLease, FileLease, Lease, lease_key
@@ -66,11 +64,6 @@ def gusto_client(connection: Connection) -> GustoClient:
     return GustoClient(tokens, transport=connection.transport, rate=rate, **connection.client_options)
 
 
-def _check(connection: Connection) -> CheckReport:
-    with closing(gusto_client(connection)) as client:
-        return check_gusto(client)
-
-
 GUSTO = ConnectorSpec(
     name="gusto",
     display_name="Gusto",
@@ -82,5 +75,9 @@ GUSTO = ConnectorSpec(
     ),
     syncer=lambda c: GustoSyncer(gusto_client(c)),
     provisioner=lambda c: GustoProvisioner(gusto_client(c)),
-    check=_check,
+    check=checked_with(gusto_client, check_gusto),
+    grant_end_refused=(
+        "Gusto has no API to remove a company admin, so a grant with an end (expires_at or duration) could not "
+        "be ended; grant it without one and remove the admin in the Gusto UI when the time comes"
+    ),
 )

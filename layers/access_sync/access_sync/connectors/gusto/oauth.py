@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from access_sync.errors import AccessSyncError, UpstreamError
+from access_sync.errors import AccessSyncError, ConfigurationError, UpstreamError
 from access_sync.http.client import ApiClient
 
 TOKEN_PATH = "oauth/token"
@@ -28,6 +28,14 @@ class TokenAnswer(BaseModel):
     refresh_token: SecretStr | None = None
     expires_in: float = 7200.0
     token_type: str = "Bearer"
+
+
+def not_gusto(what: str) -> str:
+    """The sentence for a base URL that answers like something other than Gusto's API."""
+    return (
+        f"The Gusto base URL {what}, so it does not look like Gusto's API: use https://api.gusto.com or "
+        "https://api.gusto-demo.com (no path), or fix --base-url or GUSTO_BASE_URL."
+    )
 
 
 def oauth_error_code(response: httpx.Response) -> str:
@@ -71,6 +79,7 @@ class TokenEndpoint:
 
     def request(self, form: dict[str, str]) -> TokenAnswer:
         response = self._api.send("POST", TOKEN_PATH, data=form)
+        self._api.json(response)  # not JSON at all: not Gusto's token endpoint
         try:
             answer = TokenAnswer.model_validate_json(response.content)
         except ValidationError:
@@ -86,8 +95,14 @@ class TokenEndpoint:
         code = oauth_error_code(response)
         if code == "invalid_grant":
             return self._invalid_grant()
-        if code == "invalid_client" or response.status_code == 401:
+        if code == "invalid_client":
             return self._invalid_client()
+        if not code and 400 <= response.status_code < 500:
+            # Gusto's token endpoint names an RFC 6749 error code with every refusal.
+            request = response.request
+            return ConfigurationError(
+                not_gusto(f"answered {response.status_code} to {request.method} {request.url.path} with no OAuth error")
+            )
         answered = f"Gusto's token endpoint answered {response.status_code} ({code or 'no OAuth error code'})"
         return UpstreamError(
             answered + self._other_error,

@@ -17,6 +17,7 @@ from access_sync.models.provisioning import (
     CreateAccountRequest,
     DeleteResourceRequest,
     GrantRequest,
+    NewAccount,
     Person,
     ResourceId,
     RevokeRequest,
@@ -135,9 +136,16 @@ class GustoProvisioner:
         )
 
     def create_account(self, request: CreateAccountRequest, redelivered: bool = False) -> ActionResult:
-        fields = request.account.model_dump(exclude_none=True)
-        name = f"{request.account.first_name} {request.account.last_name}"
-        emails = {e.strip().lower() for e in (request.account.email, request.account.work_email) if e}
+        account = request.account
+        if not isinstance(account, NewAccount):
+            return ActionResult(
+                status="failed",
+                message="A Gusto employee needs first_name and last_name (and an email to self-onboard); "
+                "this account has only an email and a member type, which is how Guru invites.",
+            )
+        fields = account.model_dump(exclude_none=True)
+        name = f"{account.first_name} {account.last_name}"
+        emails = {e.strip().lower() for e in (account.email, account.work_email) if e}
         unverifiable = ActionResult(
             status="failed",
             message=f"An earlier attempt at creating {name} got no answer from Gusto, and the account has no email to "

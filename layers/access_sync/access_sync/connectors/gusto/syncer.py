@@ -3,24 +3,31 @@
 | resource   | from                                          | notes                                                |
 |------------|-----------------------------------------------|------------------------------------------------------|
 | company    | GET /v1/token_info, GET /v1/companies/{uuid}  | entitlement company:<uuid>:admin (permission)        |
-| employee   | GET /v1/companies/{uuid}/employees (paged)    | parent = company; terminated → disabled              |
+| employee   | GET /v1/companies/{uuid}/employees (paged)    | parent = company; disabled once terminated (effective) |
 | contractor | GET /v1/companies/{uuid}/contractors (paged)  | parent = company; is_active false → disabled         |
 | user       | admins that match no employee or contractor   | so that every admin stays visible                    |
-| grants     | GET /v1/companies/{uuid}/admins               | company:<uuid>:admin to the person with that email   |
+| grants     | GET /v1/companies/{uuid}/admins               | company:<uuid>:admin to the person with that address |
 
-Matching: an admin's email is compared, ignoring letter case, with each person's `email` (the address
-Gusto signs people in with; `work_email` is an HR field). Employees win over contractors, and the first
-match in Gusto's order wins, so the result does not depend on which list arrives first.
+Terminations: Gusto sets `terminated` as soon as a termination is scheduled. An employee is disabled only
+once the termination that counts (the latest one not cancelled) is effective on the sync's UTC date; a
+later one leaves the employee enabled, with its date in `profile.termination_date`.
+
+Matching: an admin's email is compared, ignoring letter case and surrounding spaces, with each person's
+`email` and `work_email`. A match on `email` wins over one on `work_email`, then employees win over
+contractors, and the first match in Gusto's order wins, so the result does not depend on which list
+arrives first.
 
 Memory stays bounded: the admins (a handful) are fetched first and kept in `ctx.state`; employees and
-contractors stream through as two concurrent page chains (sync/pages.py). An employee match is written
-as soon as it is seen; a contractor match waits in the admin table until no employee can claim that
-admin; the unmatched admins become `user` resources at the end. `GustoSyncState` holds the company, the
-admin table and each list's next page, so a resumed sync requests nothing twice.
+contractors stream through as two concurrent page chains (sync/pages.py). An employee matched by `email` is
+written as soon as it is seen; any other match waits in the admin table until no better one can come; the
+unmatched admins become `user` resources at the end. `GustoSyncState` holds the company, the sync's date,
+the admin table and each list's next page, so a resumed sync requests nothing twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
@@ -52,8 +59,9 @@ class AdminEntry(BaseModel):
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    employee: str | None = None
-    contractor: str | None = None
+    employee: str | None = None  # matched on the employee's email
+    contractor: str | None = None  # matched on the contractor's email
+    work_employee: str | None = None  # matched on the employee's work_email only
 
     @classmethod
     def of(cls, admin: dict[str, Any]) -> AdminEntry:
@@ -67,6 +75,7 @@ class AdminEntry(BaseModel):
 
 class GustoSyncState(BaseModel):
     company: str | None = None
+    sync_date: str | None = None  # the UTC date terminations are judged on, fixed when the sync starts
     admins: list[AdminEntry] | None = None
     cursors: dict[str, str] = Field(default_factory=dict)
 
@@ -103,15 +112,32 @@ def admin_entitlement(company: Resource) -> Entitlement:
     )
 
 
-def employee_resource(employee: dict[str, Any], company: ResourceRef) -> Resource:
+def termination(employee: dict[str, Any], today: date) -> tuple[bool, str | None]:
+    """Whether the employee has left on `today`, and the effective date of the termination that counts."""
+    if not employee.get("terminated"):
+        return False, None
     terminations = employee.get("terminations") or []
+    if not terminations:
+        return True, None  # terminated, without saying when
+    counted = sorted(
+        str(entry["effective_date"])
+        for entry in terminations
+        if entry.get("active") is not False and entry.get("effective_date")
+    )
+    if not counted:
+        return False, None  # every termination was cancelled
+    return counted[-1] <= today.isoformat(), counted[-1]
+
+
+def employee_resource(employee: dict[str, Any], company: ResourceRef, today: date) -> Resource:
+    left, ends = termination(employee, today)
     first_name = employee.get("preferred_first_name") or employee.get("first_name")
     return Resource(
         resource_type=EMPLOYEES,
         id=str(employee["uuid"]),
         display_name=_name(first_name, employee.get("last_name")) or str(employee["uuid"]),
         parent=company,
-        status="disabled" if employee.get("terminated") else "enabled",
+        status="disabled" if left else "enabled",
         user=UserTrait(
             email=employee.get("work_email") or employee.get("email"),
             login=employee.get("email") or employee.get("work_email"),
@@ -122,7 +148,7 @@ def employee_resource(employee: dict[str, Any], company: ResourceRef) -> Resourc
             "email": employee.get("email"),
             "work_email": employee.get("work_email"),
             "terminated": employee.get("terminated"),
-            "termination_date": terminations[-1].get("effective_date") if terminations else None,
+            "termination_date": ends,
             "onboarded": employee.get("onboarded"),
             "onboarding_status": employee.get("onboarding_status"),
             "current_employment_status": employee.get("current_employment_status"),
@@ -145,8 +171,9 @@ def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Res
         display_name=str(name or contractor["uuid"]),
         parent=company,
         status="disabled" if contractor.get("is_active") is False else "enabled",
-        # A business contractor is a company, not a person with a login.
-        user=None if business and not email else UserTrait(email=email, login=email),
+        # A business contractor usually has no address: its handle is then its Gusto uuid, which never changes
+        # (its business name may).
+        user=UserTrait(email=email, login=email or str(contractor["uuid"])),
         profile={
             "type": contractor.get("type"),
             "first_name": contractor.get("first_name"),
@@ -173,23 +200,32 @@ def admin_user_resource(admin: AdminEntry, company: ResourceRef) -> Resource:
     )
 
 
+def _address(value: object) -> str:
+    return str(value or "").strip().lower()
+
+
 class _AdminTable:
-    """The admins by lowercase email, over the entries of the sync state (changed in place, on the writer thread)."""
+    """The admins by address, over the entries of the sync state (changed in place, on the writer thread)."""
 
     def __init__(self, entries: list[AdminEntry]) -> None:
         self.entries = entries
         self._by_email: dict[str, list[AdminEntry]] = {}
         for entry in entries:
-            if entry.email:
-                self._by_email.setdefault(entry.email.lower(), []).append(entry)
+            if _address(entry.email):
+                self._by_email.setdefault(_address(entry.email), []).append(entry)
 
     def claim(self, kind: PersonType, person: dict[str, Any]) -> bool:
-        """Records `person` as the match of its admins not yet claimed by this kind; True if it claimed any."""
+        """Records `person` as the match of its admins not yet claimed this way; True if it newly claimed an
+        admin on `email` (the best match there is, for an employee)."""
         claimed = False
-        for entry in self._by_email.get(str(person.get("email") or "").lower(), []):
+        for entry in self._by_email.get(_address(person.get("email")), []):
             if getattr(entry, kind) is None:
                 setattr(entry, kind, str(person["uuid"]))
                 claimed = True
+        if kind == EMPLOYEES:
+            for entry in self._by_email.get(_address(person.get("work_email")), []):
+                if entry.work_employee is None:
+                    entry.work_employee = str(person["uuid"])
         return claimed
 
 
@@ -198,8 +234,11 @@ class GustoSyncer(ClientSyncer[GustoClient]):
     resource_types = RESOURCE_TYPES
     state_model = GustoSyncState
 
-    def __init__(self, client: GustoClient, concurrency: int = 2) -> None:
+    def __init__(
+        self, client: GustoClient, concurrency: int = 2, today: Callable[[], date] = lambda: datetime.now(UTC).date()
+    ) -> None:
         super().__init__(client, concurrency)
+        self.today = today
 
     def sync(self, ctx: SyncContext[GustoSyncState]) -> bool:
         state = ctx.state
@@ -208,6 +247,8 @@ class GustoSyncer(ClientSyncer[GustoClient]):
             if ctx.deadline.should_stop():
                 return False
         company = ResourceRef(resource_type=COMPANY, id=state.company)
+        state.sync_date = state.sync_date or self.today().isoformat()
+        sync_date = date.fromisoformat(state.sync_date)
         entitlement = ids.entitlement_id(company.resource_type, company.id, ADMIN_SLUG)
         if state.admins is None:
             state.admins = [AdminEntry.of(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
@@ -220,7 +261,7 @@ class GustoSyncer(ClientSyncer[GustoClient]):
         def handle(kind: str, items: list[dict[str, Any]]) -> None:
             for item in items:
                 if kind == EMPLOYEES:
-                    employee = employee_resource(item, company)
+                    employee = employee_resource(item, company, sync_date)
                     ctx.sink.resource(employee)
                     if table.claim(EMPLOYEES, item):
                         ctx.sink.grant(Grant.of(entitlement, employee.ref))
@@ -243,15 +284,16 @@ class GustoSyncer(ClientSyncer[GustoClient]):
     def _finish_admins(
         ctx: SyncContext[GustoSyncState], table: _AdminTable, company: ResourceRef, entitlement: str
     ) -> None:
-        """Grants for contractor matches, then a user and a grant for every admin that matched nobody."""
-        contractors: set[str] = set()
+        """Grants for the matches that had to wait, then a user and a grant for every admin that matched nobody."""
+        granted: set[tuple[str, str]] = {(EMPLOYEES, e.employee) for e in table.entries if e.employee}  # streamed
         for entry in table.entries:
             if entry.employee:
-                continue  # granted when the employee streamed by
-            if entry.contractor:
-                if entry.contractor not in contractors:
-                    contractors.add(entry.contractor)
-                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=CONTRACTORS, id=entry.contractor)))
+                continue
+            kind, person = (CONTRACTORS, entry.contractor) if entry.contractor else (EMPLOYEES, entry.work_employee)
+            if person is not None:
+                if (kind, person) not in granted:
+                    granted.add((kind, person))
+                    ctx.sink.grant(Grant.of(entitlement, ResourceRef(resource_type=kind, id=person)))
                 continue
             user = admin_user_resource(entry, company)
             ctx.sink.resource(user)

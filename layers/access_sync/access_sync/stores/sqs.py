@@ -1,0 +1,21 @@
+"""Putting provisioning requests on the provision queue (the leaver remediation's way to the ProvisioningFunction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from access_sync.stores.aws_errors import aws_errors
+
+
+class SqsSender:
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+        self._client: Any = None
+
+    def send(self, body: str) -> None:
+        with aws_errors("send a provisioning request to the provision queue"):
+            if self._client is None:
+                self._client = boto3.client("sqs")
+            self._client.send_message(QueueUrl=self.queue_url, MessageBody=body)
