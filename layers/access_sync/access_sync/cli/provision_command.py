@@ -6,10 +6,10 @@ import argparse
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import httpx
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from access_sync.cli.output import print_csv, print_json, require_output
 from access_sync.errors import ConfigurationError
@@ -22,10 +22,11 @@ from access_sync.provisioning.service import ProvisioningService, Recorded
 from access_sync.stores.expiries import StoredGrantEnds
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.secrets import SecretsManagerStore, SecretStore
-from access_sync.wiring.connections import local_connection, open_destination, open_secret_store
+from access_sync.wiring.connections import local_connection, open_blob_store, open_destination, open_secret_store
 from access_sync.wiring.registry import CONNECTORS, NO_GRANT_END
 
 NOT_DONE = {"failed", "unsupported", "rejected"}
+OPERATOR_RUN_SECONDS = 600
 OUTPUTS = ("text", "json", "csv")
 CSV_COLUMNS = ["request_id", "connector", "action", "status", "message", "location"]
 USAGE = (
@@ -139,10 +140,9 @@ def local_service(
 ) -> tuple[ProvisioningService, dict[str, Provisioner]]:
     """The ProvisioningFunction's service on this machine: outcomes and ends under --out, idempotency records
     in IDEMPOTENCY_TABLE or beside the outcomes."""
-    # Outside Lambda there is no deadline to register; Powertools then keeps an in-progress record for its
-    # default window, which is what an operator's run needs, so its warning about it is only noise.
-    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-    store = open_destination(args.out, f"{RESULTS_PREFIX}/")
+    # A dry run writes nothing, so its destination is neither created nor probed.
+    dry_run = isinstance(transport, RehearsalTransport)
+    store = open_blob_store(args.out) if dry_run else open_destination(args.out, f"{RESULTS_PREFIX}/")
     table = os.environ.get("IDEMPOTENCY_TABLE")
     provisioners = provisioner_factory(args, connectors, table, transport)
     service = ProvisioningService(
@@ -153,7 +153,18 @@ def local_service(
         ends=StoredGrantEnds(store),
         no_end=NO_GRANT_END,
     )
+    # An operator's run has no Lambda deadline; this one lets a request whose run was killed mid-change be tried
+    # again OPERATOR_RUN_SECONDS later (it then looks for the change first), instead of weeks later.
+    service.idempotency.register_lambda_context(OperatorRun())
     return service, provisioners
+
+
+class OperatorRun(LambdaContext):
+    """The one thing Powertools reads from a Lambda context: how long an in-progress record may stand."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return OPERATOR_RUN_SECONDS * 1000
 
 
 def close_all(provisioners: dict[str, Provisioner]) -> None:
