@@ -1,4 +1,5 @@
-"""Putting provisioning requests on the provision queue (the leaver remediation's way to the ProvisioningFunction)."""
+"""Putting provisioning requests on the provision queue, for the ProvisioningFunction to carry out (leaver
+remediation, review decisions)."""
 
 from __future__ import annotations
 

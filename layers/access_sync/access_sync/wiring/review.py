@@ -8,7 +8,7 @@ import os
 from access_sync.models.provisioning import ProvisioningOutcome
 from access_sync.review.apply import CarryOut
 from access_sync.stores.identity import aws_caller_arn
-from access_sync.stores.queue import SqsQueue
+from access_sync.stores.sqs import SqsSender
 
 
 def operator_identity(dest: str) -> str:
@@ -27,7 +27,7 @@ def queue_carry_out(dest: str) -> CarryOut | None:
     url = os.environ.get("PROVISION_QUEUE_URL")
     if not (dest.startswith("s3://") and url):
         return None
-    queue = SqsQueue(url)
+    queue = SqsSender(url)
 
     def send(raw: str) -> ProvisioningOutcome | None:
         queue.send(raw)
