@@ -6,11 +6,10 @@ import argparse
 import csv
 import json
 import sys
-import warnings
 from collections import Counter
 from typing import Any
 
-from access_sync.cli.provision_command import idempotency_folder, print_outcome
+from access_sync.cli.provision_command import operator_service, print_outcome
 from access_sync.errors import ConfigurationError
 from access_sync.findings.files import latest_pointer, read_lines
 from access_sync.findings.remediation import RemediationReport, parse_mode
@@ -18,10 +17,8 @@ from access_sync.findings.runs import RunReport, missing_snapshots, run_findings
 from access_sync.findings.service import remediate_latest
 from access_sync.models.findings import Finding, FindingsPointer
 from access_sync.provisioning.provisioner import Provisioner
-from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.provisioning.service import ProvisioningService, Recorded
 from access_sync.stores.blob import BlobStore
-from access_sync.stores.idempotency import persistence_layer
 from access_sync.wiring.connections import local_connection, open_blob_store
 from access_sync.wiring.registry import CONNECTORS
 
@@ -153,16 +150,9 @@ def _latest_run(store: BlobStore) -> FindingsPointer:
 
 
 def _remediation_service(args: argparse.Namespace, store: BlobStore) -> tuple[ProvisioningService, Provisioner]:
-    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     guru = CONNECTORS["guru"]
     provisioner = guru.provisioner(local_connection(guru, None, args.base_url))
-    service = ProvisioningService(
-        lambda connector: provisioner,
-        CONNECTORS,
-        OutcomeRecorder(store),
-        persistence_layer(None, idempotency_folder(args.out)),
-    )
-    return service, provisioner
+    return operator_service(store, args.out, {"guru": provisioner}, None), provisioner
 
 
 def _print_plan(report: RemediationReport, output: str) -> None:

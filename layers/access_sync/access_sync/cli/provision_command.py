@@ -19,6 +19,7 @@ from access_sync.provisioning.provisioner import Provisioner
 from access_sync.provisioning.recorder import RESULTS_PREFIX, OutcomeRecorder
 from access_sync.provisioning.rehearsal import rehearse
 from access_sync.provisioning.service import ProvisioningService, Recorded
+from access_sync.stores.blob import BlobStore
 from access_sync.stores.expiries import StoredGrantEnds
 from access_sync.stores.idempotency import persistence_layer
 from access_sync.stores.secrets import SecretsManagerStore, SecretStore
@@ -145,18 +146,26 @@ def local_service(
     store = open_blob_store(args.out) if dry_run else open_destination(args.out, f"{RESULTS_PREFIX}/")
     table = os.environ.get("IDEMPOTENCY_TABLE")
     provisioners = provisioner_factory(args, connectors, table, transport)
+    return operator_service(store, args.out, provisioners, table), provisioners
+
+
+def operator_service(
+    store: BlobStore, out: str, provisioners: dict[str, Provisioner], table: str | None
+) -> ProvisioningService:
+    """The service every local command carries requests out through: outcomes and ends in `store`,
+    idempotency records in `table` or beside the outcomes."""
     service = ProvisioningService(
         lambda connector: provisioners[connector],
         CONNECTORS,
         OutcomeRecorder(store),
-        persistence_layer(table, None if table else idempotency_folder(args.out)),
+        persistence_layer(table, None if table else idempotency_folder(out)),
         ends=StoredGrantEnds(store),
         no_end=NO_GRANT_END,
     )
     # An operator's run has no Lambda deadline; this one lets a request whose run was killed mid-change be tried
     # again OPERATOR_RUN_SECONDS later (it then looks for the change first), instead of weeks later.
     service.idempotency.register_lambda_context(OperatorRun())
-    return service, provisioners
+    return service
 
 
 class OperatorRun(LambdaContext):
