@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=headers)
+    # orjson renders a large page ten times faster than httpx's json encoding: the simulator shares the
+    # benchmark machine's cores with the sync it serves, and a real API's rendering costs the client nothing.
+    return httpx.Response(
+        status, content=orjson.dumps(body), headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 class Reject(Exception):

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
 from typing import Protocol
 
@@ -94,11 +95,22 @@ class PartWriter:
             self._context.__exit__(RuntimeError, error, None)
 
 
+LineObserver = Callable[[str, bytes], None]  # (record kind, line with its newline), for every line written
+
+
 class SnapshotWriter:
-    def __init__(self, store: BlobStore, folder: str, segments: str, state: WriterState | None = None) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        folder: str,
+        segments: str,
+        state: WriterState | None = None,
+        observe: LineObserver | None = None,
+    ) -> None:
         self.store = store
         self.folder = folder
         self.segments = segments
+        self.observe = observe
         self.state = state or WriterState()
         self._open: dict[str, PartWriter] = {}
         self._counts: Counter[str] = Counter(self.state.resource_counts)
@@ -123,6 +135,8 @@ class SnapshotWriter:
             index = len(self.state.kinds[kind].segments)
             segment = self._open[kind] = PartWriter(self.store, segment_key(self.segments, kind, index))
         segment.write(line)
+        if self.observe is not None:
+            self.observe(kind, line)
 
     # Lifecycle ------------------------------------------------------------------------------------------
     def checkpoint(self) -> WriterState:
@@ -152,6 +166,10 @@ class SnapshotWriter:
     @property
     def resource_counts(self) -> dict[str, int]:
         return dict(self._counts)
+
+    def written(self) -> dict[str, int]:
+        """Records of each kind in the segments closed so far (by earlier invocations, for a resumed sync)."""
+        return {kind: sum(info.records for info in state.segments) for kind, state in self.state.kinds.items()}
 
     def _assemble(self, kind: str, state: KindState) -> dict[str, FileInfo]:
         if not state.segments:  # a kind with no records still has one (empty) part

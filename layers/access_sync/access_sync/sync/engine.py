@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from access_sync.models.snapshot import Counts, FileInfo, LatestPointer, Manifest, Source
+from access_sync.models.snapshot import RECORD_KINDS, Counts, FileInfo, LatestPointer, Manifest, Source
 from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.observability import logger
 from access_sync.snapshot.changes import LineSource, write_changes
@@ -30,6 +30,7 @@ from access_sync.snapshot.layout import (
     sync_started,
 )
 from access_sync.snapshot.reader import SnapshotReader, read_lines
+from access_sync.snapshot.unchanged import UnchangedFilter
 from access_sync.snapshot.writer import RecordSink, SnapshotWriter, WriterState
 from access_sync.stores.blob import BlobStore
 from access_sync.sync.connector import StateT, SyncConnector, SyncContext
@@ -197,71 +198,82 @@ def run_sync(
     logger.append_keys(connector=connector.name)
     logger.info("sync started", extra={"resumed": checkpoint is not None, "invocation": invocations})
 
-    ctx = SyncContext(sink=sink, deadline=deadline or Deadline.never(), state=state)
+    base = _baseline_reader(store, baseline)
+    # Set aside, as they are written, the records equal to the baseline's, so few go through the exact diff.
+    unchanged = UnchangedFilter(base.lines, _record_counts(base.manifest), writer.written()) if base else None
+    writer.observe = unchanged.observe if unchanged else None
     try:
-        finished = connector.sync(ctx)
-    except BaseException:
-        writer.abort()
-        raise
-    requests = previous_requests + connector.requests
-    common = {
-        "connector": connector.name,
-        "sync_id": sync_id,
-        "trigger": event.trigger,
-        "scheduled_time": event.scheduled_time,
-        "execution_id": event.execution_id,
-        "requests": requests,
-        "invocations": invocations,
-        "resumed_from_checkpoint": checkpoint is not None,
-    }
-    if not finished:
-        saved = Checkpoint(
+        ctx = SyncContext(sink=sink, deadline=deadline or Deadline.never(), state=state)
+        try:
+            finished = connector.sync(ctx)
+        except BaseException:
+            writer.abort()
+            raise
+        requests = previous_requests + connector.requests
+        common = {
+            "connector": connector.name,
+            "sync_id": sync_id,
+            "trigger": event.trigger,
+            "scheduled_time": event.scheduled_time,
+            "execution_id": event.execution_id,
+            "requests": requests,
+            "invocations": invocations,
+            "resumed_from_checkpoint": checkpoint is not None,
+        }
+        if not finished:
+            saved = Checkpoint(
+                connector=connector.name,
+                sync_id=sync_id,
+                started_at=started_at,
+                saved_at=clock().isoformat(),
+                invocations=invocations,
+                requests=requests,
+                state=ctx.state.model_dump(mode="json"),
+                writer=writer.checkpoint(),
+                baseline=baseline,
+            )
+            store.put_bytes(checkpoint_key(connector.name, sync_id), saved.model_dump_json().encode())
+            logger.info("sync checkpointed; it will resume in the next invocation")
+            return SyncResult(
+                status="in_progress",
+                location=store.describe(folder),
+                duration_seconds=round(time.monotonic() - started, 3),
+                **common,
+            )
+
+        files = writer.finish()
+        after = _parts_reader(store, folder, files)
+        before: LineSource | None = base.lines if base else None
+        if unchanged is not None and (candidates := unchanged.candidates(after)) is not None:
+            before, after = candidates
+        change_files, changes = write_changes(store, folder, before, after, base.manifest.sync_id if base else None)
+        manifest = Manifest(
             connector=connector.name,
             sync_id=sync_id,
             started_at=started_at,
-            saved_at=clock().isoformat(),
+            completed_at=iso_millis(clock()),
+            counts=Counts(
+                resources=writer.resource_counts,
+                entitlements=_records(files, "entitlements"),
+                grants=_records(files, "grants"),
+            ),
+            files={**files, **change_files},
+            resource_types=connector.resource_types,
+            changes=changes,
+            source=Source(base_url=connector.base_url, requests=requests),
             invocations=invocations,
-            requests=requests,
-            state=ctx.state.model_dump(mode="json"),
-            writer=writer.checkpoint(),
-            baseline=baseline,
         )
-        store.put_bytes(checkpoint_key(connector.name, sync_id), saved.model_dump_json().encode())
-        logger.info("sync checkpointed; it will resume in the next invocation")
-        return SyncResult(
-            status="in_progress",
-            location=store.describe(folder),
-            duration_seconds=round(time.monotonic() - started, 3),
-            **common,
+        store.put_bytes(f"{folder}/manifest.json", _one_line(manifest))
+        _announce(store, manifest, folder, publisher)
+        _discard_work(store, connector.name, sync_id)
+        logger.info(
+            "sync complete",
+            extra={"counts": manifest.counts.model_dump(), "changes": changes.model_dump(), "requests": requests},
         )
-
-    files = writer.finish()
-    before, baseline_sync_id = _baseline_lines(store, baseline)
-    change_files, changes = write_changes(store, folder, before, _parts_reader(store, folder, files), baseline_sync_id)
-    manifest = Manifest(
-        connector=connector.name,
-        sync_id=sync_id,
-        started_at=started_at,
-        completed_at=iso_millis(clock()),
-        counts=Counts(
-            resources=writer.resource_counts,
-            entitlements=_records(files, "entitlements"),
-            grants=_records(files, "grants"),
-        ),
-        files={**files, **change_files},
-        resource_types=connector.resource_types,
-        changes=changes,
-        source=Source(base_url=connector.base_url, requests=requests),
-        invocations=invocations,
-    )
-    store.put_bytes(f"{folder}/manifest.json", _one_line(manifest))
-    _announce(store, manifest, folder, publisher)
-    _discard_work(store, connector.name, sync_id)
-    logger.info(
-        "sync complete",
-        extra={"counts": manifest.counts.model_dump(), "changes": changes.model_dump(), "requests": requests},
-    )
-    return _result(manifest, store, event, invocations, time.monotonic() - started, resumed=checkpoint is not None)
+        return _result(manifest, store, event, invocations, time.monotonic() - started, resumed=checkpoint is not None)
+    finally:
+        if unchanged is not None:
+            unchanged.close()
 
 
 def _one_line(model: BaseModel) -> bytes:
@@ -273,16 +285,19 @@ def _latest_pointer(store: BlobStore, connector: str) -> LatestPointer | None:
     return LatestPointer.model_validate_json(raw) if raw is not None else None
 
 
-def _baseline_lines(store: BlobStore, baseline: LatestPointer | None) -> tuple[LineSource | None, str | None]:
-    """The baseline's records and sync id; none when the sync has no baseline or its snapshot has gone."""
+def _baseline_reader(store: BlobStore, baseline: LatestPointer | None) -> SnapshotReader | None:
+    """The snapshot changes are counted from; none when the sync has no baseline or its snapshot has gone."""
     if baseline is None:
-        return None, None
+        return None
     try:
-        reader = SnapshotReader(store, baseline.path)
+        return SnapshotReader(store, baseline.path)
     except FileNotFoundError:
         logger.warning("the baseline snapshot is gone; recording no changes", extra={"baseline": baseline.sync_id})
-        return None, None
-    return reader.lines, reader.manifest.sync_id
+        return None
+
+
+def _record_counts(manifest: Manifest) -> dict[str, int]:
+    return {kind: _records(manifest.files, kind) for kind in RECORD_KINDS}
 
 
 def _parts_reader(store: BlobStore, folder: str, files: dict[str, FileInfo]) -> LineSource:
