@@ -108,11 +108,11 @@ def local_aws(own_process: bool = False) -> Iterator[LocalStack]:
     `own_process`: moto runs in a process of its own, so that its work is not counted against (and does not
     share an interpreter lock with) the code being measured — the benchmark's choice.
     """
-    with _moto_process() if own_process else _moto_thread() as endpoint:
-        with environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
-            stack = LocalStack(endpoint)
-            stack.create_resources()
-            yield stack
+    moto = _moto_process() if own_process else _moto_thread()
+    with moto as endpoint, environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+        stack = LocalStack(endpoint)
+        stack.create_resources()
+        yield stack
 
 
 @contextmanager
