@@ -20,3 +20,14 @@ class Target:
     @property
     def verdict(self) -> str:
         return "PASS" if self.passed else "FAIL"
+
+
+def print_targets(rows: list[Target]) -> int:
+    """Prints `rows` (verdict, what, figure, target, then the notes) for a module's own `main()`; 1 when any
+    row was missed, else 0."""
+    for row in rows:
+        print(f"{row.verdict}  {row.what}: {row.figure} (target {row.target})")
+    for row in rows:
+        if row.notes:
+            print(f"- {row.what}: {row.notes}")
+    return 0 if all(row.passed for row in rows) else 1

@@ -34,13 +34,13 @@ def _restore_environment() -> Iterator[None]:
 def _fresh_caches() -> Iterator[None]:
     from aws_lambda_powertools.utilities import parameters
 
-    from access_sync.stores.s3 import s3_client
+    from access_sync.stores.aws_clients import forget_aws_clients
 
     parameters.clear_caches()
-    s3_client.cache_clear()
+    forget_aws_clients()
     yield
     parameters.clear_caches()
-    s3_client.cache_clear()
+    forget_aws_clients()
 
 
 @pytest.fixture(autouse=True)

@@ -28,12 +28,7 @@ __all__ = [
 
 def guru_outsider(guru: GuruSimulator, members: int = 40) -> tuple[str, str]:
     """A Guru group (not All Members) and a member of the first `members` who is not in it."""
-    return next(
-        (gid, guru.member_email(i))
-        for gid in guru.group_ids()[1:]
-        for i in range(2, members)
-        if not guru.is_member(gid, guru.member_email(i))
-    )
+    return guru.outsiders(1, members)[0]
 
 
 def guru_grant(request_id: str, access: tuple[str, str], **end: str) -> dict[str, Any]:

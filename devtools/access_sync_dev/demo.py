@@ -27,7 +27,8 @@ from access_sync.models.findings import KINDS
 from access_sync.observability import logger
 from access_sync.snapshot.reader import SnapshotReader
 from access_sync.snapshot.views import change_row, change_text, grant_rows
-from access_sync.stores.s3 import S3BlobStore, s3_client
+from access_sync.stores.aws_clients import forget_aws_clients
+from access_sync.stores.s3 import S3BlobStore
 from access_sync_dev.demo_review import run_review
 from access_sync_dev.local_aws import LocalStack, local_aws
 from access_sync_dev.local_lambda import REPO_ROOT, LocalLambdaContext, load_handler_module
@@ -408,7 +409,7 @@ def run_demo(out: Path) -> int:
         gusto.serve() as gusto_root,
         log_path.open("w") as log,
     ):
-        s3_client.cache_clear()
+        forget_aws_clients()
         os.environ.update(
             stack.lambda_environment(),
             GURU_BASE_URL=f"{guru_root}/api/v1",

@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,22 +102,54 @@ class LocalStack:
 
 
 @contextmanager
-def local_aws() -> Iterator[LocalStack]:
-    """Starts moto on a loopback port and points boto3 at it (AWS_ENDPOINT_URL) until the block ends."""
+def local_aws(own_process: bool = False) -> Iterator[LocalStack]:
+    """Starts moto on a loopback port and points boto3 at it (AWS_ENDPOINT_URL) until the block ends.
+
+    `own_process`: moto runs in a process of its own, so that its work is not counted against (and does not
+    share an interpreter lock with) the code being measured — the benchmark's choice.
+    """
+    moto = _moto_process() if own_process else _moto_thread()
+    with moto as endpoint, environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+        stack = LocalStack(endpoint)
+        stack.create_resources()
+        yield stack
+
+
+@contextmanager
+def _moto_thread() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     try:
-        with environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
-            stack = LocalStack(endpoint)
-            stack.create_resources()
-            yield stack
+        yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def _moto_process(start_timeout: float = 30.0) -> Iterator[str]:
+    with socket.socket() as probe:  # a free port (moto's command line cannot pick one itself)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto did not start listening on port {port}") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @contextmanager

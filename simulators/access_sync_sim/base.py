@@ -23,6 +23,8 @@ class Simulator:
         self.faults = faults or Faults()
         self.requests = 0
         self.request_log: list[tuple[str, str]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most requests being answered at once, so far
         self._count_lock = threading.Lock()
 
     def route(self, request: httpx.Request) -> httpx.Response:
@@ -32,6 +34,15 @@ class Simulator:
         with self._count_lock:
             self.requests += 1
             self.request_log.append((request.method, request.url.raw_path.decode()))
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._answer(request)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         fault = self.faults.next_fault()
         if fault == "drop":

@@ -996,6 +996,12 @@ def test_queue_moves_a_request_to_the_dlq_after_five_receives(cfn_template: Temp
     }
 
 
+def test_the_provision_queue_is_a_standard_queue_so_a_batchs_items_need_no_order(cfn_template: Template) -> None:
+    # The function carries out a batch's items at once; a FIFO queue would need them in order per message group.
+    for queue in ("ProvisionQueue", "ProvisionDeadLetterQueue"):
+        assert not props(cfn_template, queue).get("FifoQueue"), queue
+
+
 def test_dead_letter_queue_keeps_messages_14_days(cfn_template: Template) -> None:
     assert props(cfn_template, "ProvisionDeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "access-sync")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AccessSync")
 
+
+class _Metrics(Metrics):
+    """Powertools Metrics that threads may add to at once (provisioning carries out a batch's items in threads):
+    Powertools reads, changes and writes back a metric's entry without a lock, so two threads could lose a count."""
+
+    _adding = threading.Lock()
+
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float, resolution: Any = 60) -> None:
+        with self._adding:
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+
 logger = Logger()
-metrics = Metrics()
+metrics: Metrics = _Metrics()
 
 Handler = Callable[[Any, Any], Any]
 

@@ -102,6 +102,17 @@ class GuruSimulator(Simulator):
         index = self.team.member_index(email)
         return index is not None and self.memberships.contains(group, index)
 
+    def outsiders(self, count: int, members: int = 40) -> list[tuple[str, str]]:
+        """`count` different (group id, member email) pairs, not All Members, whose member (one of the first
+        `members`) is not in the group: what a grant of group membership would change."""
+        pairs = (
+            (gid, self.member_email(i))
+            for gid in self.group_ids()[1:]
+            for i in range(2, members)
+            if not self.is_member(gid, self.member_email(i))
+        )
+        return [pair for pair, _ in zip(pairs, range(count), strict=False)]
+
     def on_team(self, email: str) -> bool:
         """Whether `email` is on the team now (an invite counts)."""
         index = self.team.member_index(email)

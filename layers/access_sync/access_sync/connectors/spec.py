@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import httpx
+if TYPE_CHECKING:  # named in annotations only: importing the registry stays cheap (docs/architecture.md)
+    import httpx
 
-from access_sync.checks import CheckReport
-from access_sync.models.snapshot import ResourceType
-from access_sync.provisioning.provisioner import Provisioner
-from access_sync.stores.secrets import SecretStore
-from access_sync.sync.connector import SyncConnector
+    from access_sync.checks import CheckReport
+    from access_sync.models.snapshot import ResourceType
+    from access_sync.provisioning.provisioner import Provisioner
+    from access_sync.stores.secrets import SecretStore
+    from access_sync.sync.connector import SyncConnector
 
 
 class _Closable(Protocol):

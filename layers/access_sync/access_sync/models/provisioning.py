@@ -390,7 +390,7 @@ def parse_request(
         )
     if unknown := _unknown_type(request, connectors[request.connector]):
         return _rejection(raw_body, unknown, body)
-    refusal = (no_end or {}).get(request.connector)
+    refusal = no_end.get(request.connector) if no_end is not None else None
     if isinstance(request, GrantRequest) and request.time_bound and refusal:
         return _rejection(raw_body, refusal, body)
     return request

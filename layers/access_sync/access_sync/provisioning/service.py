@@ -98,7 +98,8 @@ class ProvisioningService:
         self.attempts = AttemptLog(recorder.store)
         self.clock = clock
         self.ends = ends  # where ends of time-bound grants are kept; None: this deployment cannot end grants
-        self.no_end = dict(no_end or {})  # connectors whose grants cannot carry an end, with the reason
+        # Connectors whose grants cannot carry an end, with the reason; looked up one connector at a time.
+        self.no_end: Mapping[str, str] = no_end if no_end is not None else {}
         self.idempotency = IdempotencyConfig(
             event_key_jmespath="request_id",
             payload_validation_jmespath=_PAYLOAD,
@@ -112,6 +113,9 @@ class ProvisioningService:
             config=self.idempotency,
             output_serializer=PydanticSerializer(model=ProvisioningOutcome),
         )(self._perform)
+        # Configured now, before any item runs: Powertools configures the layer on first use and marks it done before
+        # it is, so two items of a batch starting at once could otherwise see it half configured.
+        persistence.configure(self.idempotency, f"{self._perform.__module__}.{self._perform.__qualname__}")
 
     def handle(self, raw_body: str, attempts: int = 1) -> Recorded:
         """The one entry point: the SQS record handler and `access-sync provision` both call it."""
@@ -123,7 +127,7 @@ class ProvisioningService:
                 "This deployment cannot end time-bound grants: set EXPIRY_SCHEDULE_GROUP, "
                 "EXPIRY_SCHEDULER_ROLE_ARN and PROVISION_QUEUE_ARN."
             )
-        logger.append_keys(request_id=parsed.request_id)
+        logger.thread_safe_append_keys(request_id=parsed.request_id)  # this item's thread only
         try:
             outcome: ProvisioningOutcome = self._perform_once(request=parsed, attempts=attempts, raw_body=raw_body)
         except IdempotencyValidationError:
@@ -134,7 +138,7 @@ class ProvisioningService:
                 f"Another delivery of request {parsed.request_id} is still being carried out; it will be retried."
             ) from None
         finally:
-            logger.remove_keys(["request_id"])
+            logger.thread_safe_remove_keys(["request_id"])
         if not self.recorder.is_recorded(outcome):
             self._follow_up(parsed, outcome)
         recorded = Recorded(outcome, self.recorder.record(outcome))

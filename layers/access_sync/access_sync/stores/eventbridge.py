@@ -6,9 +6,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import boto3
-
 from access_sync.errors import TransientError
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_errors
 
 
@@ -34,7 +33,7 @@ class EventBridgePublisher:
     def _put(self, entries: list[dict[str, str]]) -> None:
         with aws_errors(f"publish a {self.detail_type} event on the bus {self.bus_name}"):
             if self._client is None:
-                self._client = boto3.client("events")
+                self._client = aws_client("events")
             answer = self._client.put_events(Entries=entries)
         if answer.get("FailedEntryCount"):
             code = next((e["ErrorCode"] for e in answer["Entries"] if e.get("ErrorCode")), "unknown")

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from access_sync.errors import TransientError
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_errors
 
 
@@ -26,7 +25,7 @@ class GlueCatalog:
     def add_partitions(self, table: str, partitions: Sequence[Partition]) -> None:
         """Adds the partitions that are not there yet; one that already exists is left as it is."""
         if self._client is None:
-            self._client = boto3.client("glue")
+            self._client = aws_client("glue")
         with aws_errors(f"read the Glue table {self.database}.{table}"):
             described = self._client.get_table(DatabaseName=self.database, Name=table)["Table"]
         # A partition reads its files the way its table says (SerDe, formats, columns), only from elsewhere.

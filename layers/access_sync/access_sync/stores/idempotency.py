@@ -21,6 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS
 
+from access_sync.stores.aws_clients import aws_client
+
 
 class FolderPersistenceLayer(BasePersistenceLayer):
     def __init__(self, folder: str | os.PathLike[str]) -> None:
@@ -92,7 +94,8 @@ class FolderPersistenceLayer(BasePersistenceLayer):
 
 def persistence_layer(table: str | None, folder: str | os.PathLike[str] | None = None) -> BasePersistenceLayer:
     if table:
-        return DynamoDBPersistenceLayer(table_name=table)
+        # The process's shared client: Powertools would otherwise build a session and a client of its own.
+        return DynamoDBPersistenceLayer(table_name=table, boto3_client=aws_client("dynamodb"))
     if folder is None:
         raise ValueError("a folder is needed when there is no idempotency table")
     return FolderPersistenceLayer(folder)

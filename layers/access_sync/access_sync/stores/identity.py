@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
-
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_errors
 
 
 def aws_caller_arn() -> str:
     with aws_errors("read the AWS caller identity (sts:GetCallerIdentity)"):
-        arn: str = boto3.client("sts").get_caller_identity()["Arn"]
+        arn: str = aws_client("sts").get_caller_identity()["Arn"]
     return arn

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from access_sync.errors import ConfigurationError, LeaseBusy, TransientError
 from access_sync.observability import logger
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_code
 
 # Sized to the callers' deadlines: the provisioning function has 120 s, so a dead holder's lease must be
@@ -162,9 +163,7 @@ class DynamoLease:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     @contextmanager

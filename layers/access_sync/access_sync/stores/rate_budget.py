@@ -29,6 +29,7 @@ from typing import Any
 
 from access_sync.errors import TransientError
 from access_sync.http.limits import RateWindow, WaitNotice
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_code
 
 # Expired slot items are only clutter: DynamoDB's TTL deletes them within days of this.
@@ -87,9 +88,7 @@ class SharedRateWindow(RateWindow):
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     def acquire(self, on_wait: WaitNotice | None = None) -> None:

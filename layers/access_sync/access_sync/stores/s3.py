@@ -7,23 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from functools import cache
 from typing import Any, BinaryIO
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from access_sync.errors import ConfigurationError
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_code, aws_errors, translate
 from access_sync.stores.blob import BlobWriter, write_check_key
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last
 
 
-@cache
 def s3_client() -> Any:
-    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 8}))
+    return aws_client("s3", max_attempts=8)
 
 
 class _MultipartWriter:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from access_sync.models import ids
 from access_sync.models.provisioning import GrantEnd
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_code, aws_errors
 
 SOONEST = timedelta(minutes=1)
@@ -42,7 +42,7 @@ class ScheduledGrantEnds:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("scheduler")
+            self._client = aws_client("scheduler")
         return self._client
 
     def _schedule(self, end: GrantEnd) -> dict[str, Any]:

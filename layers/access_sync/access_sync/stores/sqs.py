@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
+from access_sync.stores.aws_clients import aws_client
 from access_sync.stores.aws_errors import aws_errors
 
 
@@ -18,5 +17,5 @@ class SqsSender:
     def send(self, body: str) -> None:
         with aws_errors("send a provisioning request to the provision queue"):
             if self._client is None:
-                self._client = boto3.client("sqs")
+                self._client = aws_client("sqs")
             self._client.send_message(QueueUrl=self.queue_url, MessageBody=body)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from access_sync.http.client import ApiClient
 from access_sync.models.snapshot import ResourceType
 from access_sync.snapshot.writer import RecordSink
 from access_sync.sync.deadline import Deadline
+
+if TYPE_CHECKING:  # an annotation only: a sync handler's import does not load httpx and the rate limiter
+    from access_sync.http.client import ApiClient
 
 StateT = TypeVar("StateT", bound=BaseModel)
 

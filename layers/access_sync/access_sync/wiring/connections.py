@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from access_sync.connectors.spec import Connection, ConnectorSpec
 from access_sync.errors import ConfigurationError
@@ -17,6 +15,9 @@ from access_sync.stores.lease import DynamoLease, FileLease, Lease, sync_lease_k
 from access_sync.stores.s3 import S3BlobStore
 from access_sync.stores.secrets import EnvSecretStore, FileSecretStore, SecretsManagerStore, SecretStore
 from access_sync.wiring.settings import LambdaSettings, connector_environment
+
+if TYPE_CHECKING:  # an annotation only: a handler's import does not load httpx
+    import httpx
 
 # S3's rules for bucket names, in short: 3 to 63 lowercase letters, digits, dots and hyphens.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
