@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -43,35 +41,6 @@ def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float
     cpu = usage.ru_utime + usage.ru_stime
     peak_mb = usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
     return ProcessRun(process.returncode, wall, peak_mb, cpu, log.read_text(errors="replace"))
-
-
-# Times exactly what Lambda's runtime does on a cold start: load the handler file as a module.
-_IMPORT_TIMER = """
-import importlib.util, sys, time
-started = time.perf_counter()
-spec = importlib.util.spec_from_file_location("app", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-print(time.perf_counter() - started)
-"""
-
-
-def import_seconds(handler: Path, runs: int = 3) -> float:
-    """Median import time of `handler` over `runs` fresh interpreters, after one that compiles the bytecode."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    timings = []
-    for _ in range(runs + 1):
-        done = subprocess.run(
-            [sys.executable, "-c", _IMPORT_TIMER, str(handler)],
-            env=env,
-            cwd=handler.parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        timings.append(float(done.stdout.strip().splitlines()[-1]))
-    return statistics.median(timings[1:])
 
 
 @dataclass(frozen=True)
