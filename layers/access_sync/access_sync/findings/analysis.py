@@ -41,7 +41,7 @@ class GuruAccess:
         self.entitlements: list[str] = []
         numbers: dict[str, int] = {}
         self._held: dict[int, array[int]] = {}  # digest of the member id → numbers of its groups' entitlements
-        for entitlement, principal_type, principal_id in _grants(reader):
+        for _, entitlement, principal_type, principal_id in reader.grants():
             if principal_type != "user" or entitlement in built_in:
                 continue
             number = numbers.get(entitlement)
@@ -66,19 +66,6 @@ def _groups(reader: SnapshotReader) -> Iterator[dict[str, Any]]:
             record = json.loads(line)
             if record.get("resource_type") == "group":
                 yield record
-
-
-def _grants(reader: SnapshotReader) -> Iterator[tuple[str, str, str]]:
-    """(entitlement, principal type, principal id) of every grant, read from the front of the line when it is
-    written as the models write it: parsing 700,000 whole lines would take most of the run's time."""
-    for line in reader.lines("grants"):
-        fast = leading_strings(line, '{"id":"', ',"entitlement":"', ',"principal":{"resource_type":"', ',"id":"')
-        if fast is not None:
-            yield fast[1], fast[2], fast[3]
-        else:
-            grant = json.loads(line)
-            principal = grant["principal"]
-            yield grant["entitlement"], principal.get("resource_type"), principal["id"]
 
 
 def _subject(connector: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from access_sync.errors import ConfigurationError
-from access_sync.models.digests import digest64
+from access_sync.models.digests import DigestIndex, digest64
 from access_sync.models.findings import IdentityOverride, PersonStatus, account_key
 from access_sync.stores.blob import BlobStore
 
@@ -48,9 +48,12 @@ def person_status(record: dict[str, Any], today: date) -> tuple[PersonStatus, st
         left = profile.get("is_active") is False or ("is_active" not in profile and record.get("status") == "disabled")
         return ("left" if left else "active"), profile.get("dismissal_date")
     ends = profile.get("termination_date")
-    if "terminated" not in profile:  # a snapshot that only says enabled or disabled
-        return ("left" if record.get("status") == "disabled" else "active"), ends
-    if not profile.get("terminated"):
+    if "terminated" not in profile:  # a snapshot without Gusto's flag: enabled or disabled, and maybe a date
+        if record.get("status") == "disabled":
+            return "left", ends
+        if not isinstance(ends, str) or not ends:
+            return "active", None
+    elif not profile.get("terminated"):
         return "active", None
     # Gusto says `terminated` as soon as a termination is scheduled: it counts once its date has come.
     if ends and str(ends) > today.isoformat():
@@ -66,58 +69,51 @@ def person_addresses(record: dict[str, Any]) -> set[str]:
 
 
 class People(Generic[P]):
-    """Gusto's employees and contractors, each as the value `describe` made of its record, by key and by address."""
+    """Gusto's employees and contractors, each as the value `describe` made of its record, by key and by address.
 
-    def __init__(self) -> None:
-        self._by_key: dict[int, P] = {}  # digest of the person's key → value
-        # digest of an address → the digest of the one person's key with it, or of each when several share it
-        self._by_address: dict[int, int | tuple[int, ...]] = {}
+    Keys and addresses are held as sorted 8-byte digests (models/digests.py), each pointing at its person's
+    number; only the values themselves are Python objects.
+    """
+
+    def __init__(self, values: list[P], by_key: DigestIndex, by_address: DigestIndex) -> None:
+        self._values, self._by_key, self._by_address = values, by_key, by_address
 
     @classmethod
     def from_resources(cls, resources: Iterable[dict[str, Any]], describe: Callable[[dict[str, Any]], P]) -> People[P]:
-        people = cls()
+        values: list[P] = []
+        by_key, by_address = DigestIndex(), DigestIndex()
         for record in resources:
-            if record.get("resource_type") in PERSON_TYPES:
-                people.add(record, describe(record))
-        return people
-
-    def add(self, record: dict[str, Any], value: P) -> None:
-        key = digest64(person_key(record))
-        self._by_key[key] = value
-        for found in person_addresses(record):
-            at = digest64(found)
-            known = self._by_address.get(at)
-            if known is None:
-                self._by_address[at] = key
-            elif isinstance(known, int):
-                if known != key:
-                    self._by_address[at] = (known, key)
-            elif key not in known:
-                self._by_address[at] = (*known, key)
+            if record.get("resource_type") not in PERSON_TYPES:
+                continue
+            number = len(values)
+            values.append(describe(record))
+            by_key.add(digest64(person_key(record)), number)
+            for found in sorted(person_addresses(record)):
+                by_address.add(digest64(found), number)
+        by_key.freeze()
+        by_address.freeze()
+        return cls(values, by_key, by_address)
 
     def get(self, key: str) -> P | None:
-        """The person `gusto:<type>:<id>`, or None when Gusto has no such person."""
-        return self._by_key.get(digest64(key))
+        """The person `gusto:<type>:<id>`, or None when Gusto has no such person (the last, if listed twice)."""
+        numbers = self._by_key.numbers(digest64(key))
+        return self._values[numbers[-1]] if numbers else None
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self._values)
 
     def matching(self, addresses: Iterable[str | None]) -> list[P]:
         """Everyone whose email or work_email is one of `addresses`, each once, in a stable order."""
-        keys: dict[int, None] = {}
+        numbers: dict[int, None] = {}
         for value in addresses:
             cleaned = address(value)
             if cleaned:
-                found = self._by_address.get(digest64(cleaned), ())
-                keys.update(dict.fromkeys((found,) if isinstance(found, int) else found))
-        return [self._by_key[key] for key in keys]
+                numbers.update(dict.fromkeys(self._by_address.numbers(digest64(cleaned))))
+        return [self._values[number] for number in numbers]
 
     def replaced(self, value: Callable[[P], Q]) -> People[Q]:
-        """The same people, each value replaced by `value(old)` (the addresses are shared, not copied)."""
-        people: People[Q] = People()
-        people._by_key = {key: value(old) for key, old in self._by_key.items()}
-        people._by_address = self._by_address
-        return people
+        """The same people, each value replaced by `value(old)` (the digests are shared, not copied)."""
+        return People([value(old) for old in self._values], self._by_key, self._by_address)
 
 
 @dataclass(frozen=True)
