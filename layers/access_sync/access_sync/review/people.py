@@ -77,4 +77,3 @@ def person_index(gusto: SnapshotReader, today: date, overrides: Iterable[Identit
 
 def load_person_index(store: BlobStore, gusto: SnapshotReader, today: date) -> PersonIndex:
     return person_index(gusto, today, load_overrides(store))
-
