@@ -60,7 +60,8 @@ def targets() -> list[Target]:
             ok = measured.exit_code == 0 and measured.wall_seconds <= WALL_TARGET_SECONDS
             ok = ok and measured.peak_rss_mb <= RSS_TARGET_MB
             passed &= ok
-            figures.append(f"{label} {measured.wall_seconds:.1f} s, {measured.peak_rss_mb:.0f} MB")
+            cpu = f"{measured.cpu_seconds:.1f} s CPU"
+            figures.append(f"{label} {measured.wall_seconds:.1f} s ({cpu}), {measured.peak_rss_mb:.0f} MB")
             if measured.exit_code != 0:
                 failures.append(f"the {label} exited with {measured.exit_code}: {measured.output.strip()[-500:]}")
     return [

@@ -159,11 +159,13 @@ def targets() -> list[Target]:
     with tempfile.TemporaryDirectory(prefix="access-sync-review-bench-") as tmp:
         runs = dict(bench_cli(Path(tmp)))
     start = runs["review start"]
-    others = "; ".join(f"{name} {run.wall_seconds:.1f} s, {run.peak_rss_mb:.0f} MB" for name, run in runs.items())
+    others = "; ".join(
+        f"{name} {run.wall_seconds:.1f} s, {run.peak_rss_mb:.0f} MB" for name, run in runs.items() if run is not start
+    )
     return [
         Target(
             what=f"review start over {GRANTS // 1000}k grants",
-            figure=f"{start.wall_seconds:.1f} s, {start.peak_rss_mb:.0f} MB",
+            figure=f"{start.wall_seconds:.1f} s ({start.cpu_seconds:.1f} s CPU), {start.peak_rss_mb:.0f} MB",
             target=f"≤ {START_WALL_SECONDS:.0f} s, ≤ {RSS_TARGET_MB:.0f} MB",
             passed=start.exit_code == 0
             and start.wall_seconds <= START_WALL_SECONDS
