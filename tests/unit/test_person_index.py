@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from access_sync.identity.people import Identities, People, person_status
+from access_sync.models import digests
 from access_sync.models.digests import DigestIndex, digest64
 from access_sync.models.findings import IdentityOverride
 from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef
@@ -106,3 +107,14 @@ def test_grant_fields_come_from_the_front_of_a_model_line_and_from_any_other_lin
     part = tmp_path / reader.folder / reader.manifest.parts("grants")[0]
     part.write_bytes(gzip.compress(json.dumps(reordered).encode() + b"\n"))
     assert list(reader.grants()) == [expected]
+
+
+def test_a_digest_index_larger_than_one_sorting_chunk_keeps_every_pair_in_order(monkeypatch) -> None:
+    monkeypatch.setattr(digests, "SORT_CHUNK", 7)
+    index = DigestIndex()
+    pairs = [((number * 7919) % 50, number) for number in range(300)] + [((1 << 64) - 1, 300)]
+    for digest, number in pairs:
+        index.add(digest, number)
+    index.freeze()
+    for digest in {digest for digest, _ in pairs}:
+        assert index.numbers(digest) == [number for key, number in pairs if key == digest]
