@@ -3,11 +3,13 @@
     .venv/bin/python -m benchmarks.review              # both parts, a few minutes
     .venv/bin/python -m benchmarks.review --only cli   # or --only page
 
-The organisation: 100,000 Guru users in 2,000 groups with 600,000 memberships, a Gusto company whose
-100,000 employees are those users (with managers and leavers), and an open finding for every 20th user.
-Each command runs as its own `access-sync` process, so its wall time and peak RSS (from wait4()) are its
-own. The page part opens a 50,000-item review.html in Debian's headless Chromium and times each filter
-the page applies (performance.measure "filter": filtering plus drawing the page of rows).
+The organisation (benchmarks/organisation.py): 100,000 Guru users in 2,000 groups with 600,000
+memberships, a Gusto company whose 100,000 employees and contractors are those users (with managers and
+leavers), and an open finding for every 20th user. Each command runs as its own `access-sync` process, so
+its wall time and peak RSS (from wait4(), benchmarks/measure.py) are its own; `targets()` reports
+`review start` against its target, with the other commands' figures in the row's notes. The page part
+opens a 50,000-item review.html in Debian's headless Chromium and times each filter the page applies
+(performance.measure "filter": filtering plus drawing the page of rows).
 """
 
 from __future__ import annotations

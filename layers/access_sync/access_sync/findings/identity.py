@@ -5,6 +5,7 @@ One small tuple per person: enough to name them in a finding's message and `pers
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -34,7 +35,7 @@ class Person(NamedTuple):
         }
 
 
-def people(resources: Any, today: date) -> People[Person]:
+def people(resources: Iterable[dict[str, Any]], today: date) -> People[Person]:
     """Gusto's employees and contractors among `resources` (records), as of `today`."""
 
     def describe(record: dict[str, Any]) -> Person:
@@ -44,7 +45,7 @@ def people(resources: Any, today: date) -> People[Person]:
     return People.from_resources(resources, describe)
 
 
-def load_identities(store: BlobStore, resources: Any, today: date) -> Identities[Person]:
+def load_identities(store: BlobStore, resources: Iterable[dict[str, Any]], today: date) -> Identities[Person]:
     """The overrides first (a broken file stops the run before any work), then the people."""
     overrides = load_overrides(store)
     return Identities(people(resources, today), overrides)
