@@ -15,9 +15,10 @@ from pydantic import BaseModel
 
 from access_sync.errors import ConfigurationError
 from access_sync.findings.files import latest_pointer, read_lines
-from access_sync.findings.identity import People, load_overrides, person_status
+from access_sync.findings.identity import people as findings_people
 from access_sync.findings.remediation import remediate, remediation_id, requests_for
 from access_sync.findings.runs import run_findings
+from access_sync.identity.people import load_overrides, person_status
 from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
 from access_sync.models.sync_events import SyncEvent
 from access_sync.stores.blob import LocalBlobStore
@@ -178,7 +179,7 @@ def test_a_person_has_left_once_the_termination_date_has_come_and_a_contractor_o
 
 
 def test_addresses_match_ignoring_letter_case_and_surrounding_spaces_once_per_person() -> None:
-    people = People.from_resources([r.model_dump() for r in GUSTO if isinstance(r, Resource)], TODAY)
+    people = findings_people([r.model_dump() for r in GUSTO if isinstance(r, Resource)], TODAY)
     assert [p.id for p in people.matching(["  ann@CORP.test "])] == ["ann"]
     assert [p.id for p in people.matching(["ann@home.test", "Ann@corp.test"])] == ["ann"]
     assert sorted(p.id for p in people.matching(["shared@corp.test"])) == ["eve", "fay"]

@@ -216,3 +216,14 @@ def test_a_file_that_decides_nothing_applies_nothing(store, campaign, clock, tmp
     result = apply(store, campaign, path, FakeProvisioning(), clock)
     assert result.application is None and result.tally.undecided == campaign.items
     assert applications(store, campaign.campaign_id) == []
+
+
+def test_a_repeated_item_is_named_as_the_file_spells_it_once_per_repeat(store, campaign, clock, tmp_path) -> None:
+    rows = decide(campaign_rows(store, campaign), revoke_leo_and_admins)
+    again = {**rows[3], "item_id": rows[3]["item_id"].upper()}
+    rows += [again, dict(rows[3])]
+    problems = refused(store, campaign, clock, write_csv(tmp_path / "d.csv", rows))
+    assert problems == [
+        f"line {len(rows)}: item {again['item_id']} appears again (first on line 5)",
+        f"line {len(rows) + 1}: item {rows[3]['item_id']} appears again (first on line 5)",
+    ]

@@ -212,3 +212,22 @@ def test_above_the_page_limit_the_page_lists_nothing_and_says_to_use_items_csv(
     html = (store.root / f"reviews/{campaign.campaign_id}/review.html").read_text()
     assert not campaign.page_lists_items
     assert 'id="items-data">[]<' in html and "too large for this page" in html and "items.csv" in html
+
+
+def test_a_campaign_over_many_accounts_has_each_grant_joined_with_its_own_account_in_snapshot_order(
+    store, clock
+) -> None:
+    members = {f"m{index}@acme.test": f"Member {index}" for index in range(1500)}
+    groups = {f"g{index}": f"Group {index}" for index in range(30)}
+    memberships = {gid: [f"m{(g * 37 + k * 11) % 1500}@acme.test" for k in range(50)] for g, gid in enumerate(groups)}
+    write_snapshot(store, guru_records(memberships, members, groups), clock)
+    items = rows(store, start(store, clock))
+    grants = [
+        (f"group:{gid}:member", f"user:{member}", member, gid)
+        for gid, listed in memberships.items()
+        for member in listed
+    ]
+    assert [(row["entitlement_id"], row["account_id"]) for row in items] == [grant[:2] for grant in grants]
+    for row, (_, _, member, gid) in zip(items, grants, strict=True):
+        assert (row["account_name"], row["account_email"]) == (members[member], member)
+        assert (row["resource_name"], row["person_status"]) == (groups[gid], "")

@@ -7,14 +7,18 @@ past one at a time, each finding leaving as soon as it is known.
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections.abc import Iterator
 from typing import Any
 
-from access_sync.findings.identity import PERSON_TYPES, Identities, Match, Person
+from access_sync.findings.identity import Person
+from access_sync.identity.people import PERSON_TYPES, Identities, Match
 from access_sync.models import ids
+from access_sync.models.digests import digest64
 from access_sync.models.findings import SEVERITY, Finding, account_key, finding_id
 from access_sync.snapshot.reader import SnapshotReader
+from access_sync.snapshot.sorting import leading_strings
 
 
 def _plural(count: int, word: str) -> str:
@@ -31,27 +35,37 @@ class GuruAccess:
     def __init__(self, reader: SnapshotReader) -> None:
         built_in = {
             ids.entitlement_id("group", str(record["id"]), "member")
-            for record in reader.records("resources")
-            if record.get("resource_type") == "group" and (record.get("profile") or {}).get("modifiable") is False
+            for record in _groups(reader)
+            if (record.get("profile") or {}).get("modifiable") is False
         }
         self.entitlements: list[str] = []
         numbers: dict[str, int] = {}
-        self._held: dict[str, array[int]] = {}
-        for grant in reader.records("grants"):
-            principal, entitlement = grant["principal"], grant["entitlement"]
-            if principal.get("resource_type") != "user" or entitlement in built_in:
+        self._held: dict[int, array[int]] = {}  # digest of the member id → numbers of its groups' entitlements
+        for _, entitlement, principal_type, principal_id in reader.grants():
+            if principal_type != "user" or entitlement in built_in:
                 continue
             number = numbers.get(entitlement)
             if number is None:
                 number = numbers[entitlement] = len(self.entitlements)
                 self.entitlements.append(entitlement)
-            held = self._held.get(principal["id"])
+            member = digest64(principal_id)
+            held = self._held.get(member)
             if held is None:
-                held = self._held[principal["id"]] = array("I")
+                held = self._held[member] = array("I")
             held.append(number)
 
     def of(self, member_id: str) -> list[str]:
-        return [self.entitlements[number] for number in self._held.get(member_id, ())]
+        return [self.entitlements[number] for number in self._held.get(digest64(member_id), ())]
+
+
+def _groups(reader: SnapshotReader) -> Iterator[dict[str, Any]]:
+    """The snapshot's group records, parsing no other line whose type is written first (as the models do)."""
+    for line in reader.lines("resources"):
+        fast = leading_strings(line, '{"resource_type":"')
+        if fast is None or fast[0] == "group":
+            record = json.loads(line)
+            if record.get("resource_type") == "group":
+                yield record
 
 
 def _subject(connector: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +105,7 @@ def _account_words(subject: dict[str, Any], pending: bool) -> str:
     return f"a pending Guru invite ({handle})" if pending else f"the Guru account {handle}"
 
 
-def guru_finding(record: dict[str, Any], match: Match, entitlements: list[str]) -> Finding | None:
+def guru_finding(record: dict[str, Any], match: Match[Person], entitlements: list[str]) -> Finding | None:
     """The finding about one Guru user, or None when it belongs to a current worker or is ignored."""
     if match.ignored is not None:
         return None
@@ -127,7 +141,7 @@ def guru_finding(record: dict[str, Any], match: Match, entitlements: list[str]) 
     return _finding("unmatched_account", subject, None, entitlements, message)
 
 
-def admin_finding(record: dict[str, Any], match: Match, entitlements: list[str]) -> Finding | None:
+def admin_finding(record: dict[str, Any], match: Match[Person], entitlements: list[str]) -> Finding | None:
     """The finding about one Gusto admin, or None when the admin is a current worker or is ignored."""
     if match.ignored is not None or (match.person is not None and not match.person.has_left):
         return None
@@ -149,7 +163,7 @@ def admin_finding(record: dict[str, Any], match: Match, entitlements: list[str])
 class Analysis:
     """The open findings of one pair of snapshots (who has left was decided when `identities` was built)."""
 
-    def __init__(self, guru: SnapshotReader, gusto: SnapshotReader, identities: Identities) -> None:
+    def __init__(self, guru: SnapshotReader, gusto: SnapshotReader, identities: Identities[Person]) -> None:
         self.guru, self.gusto, self.identities = guru, gusto, identities
 
     def findings(self) -> Iterator[Finding]:
@@ -167,8 +181,8 @@ class Analysis:
             entitlements = admin_of.get(key)
             if entitlements is None:
                 continue
-            if record["resource_type"] in PERSON_TYPES and key not in self.identities.overrides:
-                match = Match(person=self.identities.people.by_key.get(key))
+            if record["resource_type"] in PERSON_TYPES:
+                match = self.identities.of_person(key)
             else:
                 match = self.identities.match(key, [])
             if (finding := admin_finding(record, match, entitlements)) is not None:

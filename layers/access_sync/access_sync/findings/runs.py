@@ -2,7 +2,7 @@
 
 Order, as for snapshots: the part file, then manifest.json, then findings/latest.json, then the events. A
 finding seen by the previous run keeps its `first_seen_at`; one that no longer holds is written once more,
-as `resolved`, and not again. Only the previous run's open finding ids are held in memory.
+as `resolved`, and not again. Only digests of the previous run's open finding ids are held in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 from access_sync.findings.analysis import Analysis
 from access_sync.findings.files import latest_pointer, line_writer, parts_prefix, read_lines, run_folder, write_complete
-from access_sync.findings.identity import Identities, People, load_overrides
+from access_sync.findings.identity import load_identities
+from access_sync.models.digests import digest64
 from access_sync.models.findings import KINDS, Finding, FindingsManifest
 from access_sync.observability import MetricUnit, logger, metrics
 from access_sync.snapshot.layout import iso_now, new_sync_id
@@ -80,13 +81,15 @@ def _next_run_id(store: BlobStore, now: datetime) -> str:
     return f"{stamp}-{following:0{len(suffix)}x}" if following < 16 ** len(suffix) else run_id
 
 
-def _previous_open(store: BlobStore) -> tuple[str | None, dict[str, str]]:
-    """The previous run's folder and its open findings' first_seen_at, by id."""
+def _previous_open(store: BlobStore) -> tuple[str | None, dict[int, str]]:
+    """The previous run's folder and its open findings' first_seen_at, by the digest of their ids (tens of
+    thousands of findings: a small int each instead of an id string, and each distinct time held once)."""
     pointer = latest_pointer(store)
     if pointer is None:
         return None, {}
+    times: dict[str, str] = {}
     opened = {
-        finding["id"]: finding["first_seen_at"]
+        digest64(finding["id"]): times.setdefault(finding["first_seen_at"], finding["first_seen_at"])
         for finding in read_lines(store, pointer.path)
         if finding.get("status") == "open"
     }
@@ -149,14 +152,13 @@ def run_findings(
     now = clock()
     run_id, started_at = _next_run_id(store, now), iso_now(now)
     folder = run_folder(run_id)
-    overrides = load_overrides(store)  # a broken file stops the run before any work
-    identities = Identities(People.from_resources(gusto.records("resources"), now.astimezone(UTC).date()), overrides)
+    identities = load_identities(store, gusto.records("resources"), now.astimezone(UTC).date())
     previous, still_open = _previous_open(store)
     tally, events = _Tally(), _Events(run_id, events_max)
 
     with line_writer(store, f"{parts_prefix(folder)}part-00000.jsonl.gz") as out:
         for finding in Analysis(guru, gusto, identities).findings():
-            first_seen = still_open.pop(finding["id"], None)
+            first_seen = still_open.pop(digest64(finding["id"]), None)
             finding.update(status="open", first_seen_at=first_seen or started_at, last_seen_at=started_at)
             finding["resolved_at"] = None
             out.write(finding)
@@ -166,7 +168,7 @@ def run_findings(
                 events.add("Finding Opened", finding)
         if previous and still_open:
             for finding in read_lines(store, previous):
-                if finding["id"] in still_open and finding.get("status") == "open":
+                if digest64(finding["id"]) in still_open and finding.get("status") == "open":
                     finding.update(status="resolved", resolved_at=started_at)
                     out.write(finding)
                     tally.resolved += 1

@@ -6,7 +6,6 @@ import hashlib
 
 REVIEWS_PREFIX = "reviews"
 PRIVILEGED_CONFIG = "config/privileged.json"
-IDENTITIES_CONFIG = "config/identities.json"
 FINDINGS_LATEST = "findings/latest.json"
 RESULTS_PREFIX = "provisioning/results"
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from access_sync.errors import ConfigurationError
 from access_sync.models import ids
+from access_sync.models.digests import DigestIndex, digest64
 from access_sync.review.findings import OpenFindings, open_findings
 from access_sync.review.items import Item, ItemsWriter, write_items
 from access_sync.review.layout import PRIVILEGED_CONFIG, campaign_key, item_id, items_key
@@ -115,43 +116,56 @@ class _ConnectorItems:
             for record in reader.records("entitlements")
             if scope == "all" or record.get("purpose") == "permission" or record["id"] in privileged
         }
-        self.accounts: dict[str, _Account] = {}
+        # One connector's accounts at a time, as a list, and their `<type>:<id>` as digests pointing into it.
+        self.accounts: list[_Account] = []
+        self._numbers = DigestIndex()
         for record in reader.records("resources"):
             person = people.status_of(self.connector, record) if people and record.get("user") else None
             email = str((record.get("user") or {}).get("email") or "")
-            self.accounts[ids.resource_key(record["resource_type"], record["id"])] = _Account(
-                str(record.get("display_name") or record["id"]),
-                None if email == record["id"] else email,
-                sys.intern(str(record.get("status") or "")),
-                person,
+            self._numbers.add(digest64(ids.resource_key(record["resource_type"], record["id"])), len(self.accounts))
+            self.accounts.append(
+                _Account(
+                    str(record.get("display_name") or record["id"]),
+                    None if email == record["id"] else email,
+                    sys.intern(str(record.get("status") or "")),
+                    person,
+                )
             )
+        self._numbers.freeze()
+
+    def account(self, key: str) -> _Account | None:
+        numbers = self._numbers.numbers(digest64(key))
+        return self.accounts[numbers[-1]] if numbers else None
 
     def write(self, items: ItemsWriter) -> int:
         written = 0
-        for grant in self.reader.records("grants"):
-            entitlement = self.entitlements.get(grant["entitlement"])
+        resource_names: dict[str, str] = {}  # entitlement → the name of its resource, looked up once
+        for grant_id, entitlement_id, principal_type, principal_id in self.reader.grants():
+            entitlement = self.entitlements.get(entitlement_id)
             if entitlement is None:
                 continue
-            principal = grant["principal"]
-            key = ids.resource_key(principal["resource_type"], principal["id"])
-            account = self.accounts.get(key) or _Account(principal["id"], "", "", None)
-            resource = self.accounts.get(entitlement.resource)
+            key = ids.resource_key(principal_type, principal_id)
+            account = self.account(key) or _Account(principal_id, "", "", None)
+            resource_name = resource_names.get(entitlement_id)
+            if resource_name is None:
+                resource = self.account(entitlement.resource)
+                resource_name = resource_names[entitlement_id] = resource.name if resource else entitlement.resource
             person = account.person
             if person is None and self.people is not None:
                 person = NO_PERSON
             items.write(
                 Item(
-                    item_id=item_id(grant["id"]),
+                    item_id=item_id(grant_id),
                     connector=self.connector,
                     account_id=key,
                     account_name=account.name,
-                    account_email=principal["id"] if account.email is None else account.email,
+                    account_email=principal_id if account.email is None else account.email,
                     account_status=account.status,
                     person_status=person.status if person else "",
-                    entitlement_id=grant["entitlement"],
+                    entitlement_id=entitlement_id,
                     entitlement_name=entitlement.name,
-                    resource_name=resource.name if resource else entitlement.resource,
-                    findings=self.findings.of(self.connector, principal["resource_type"], principal["id"]),
+                    resource_name=resource_name,
+                    findings=self.findings.of(self.connector, principal_type, principal_id),
                     reviewer=person.reviewer if person else "",
                 )
             )
@@ -190,6 +204,7 @@ def start_campaign(
             connector = _ConnectorItems(readers[name], people, findings, request.scope, set(privileged))
             counts[name] = connector.write(items)
             reviewed.update(connector.entitlements)
+            del connector  # one connector's accounts at a time: the next one's are built without these
     notes += [
         f"config/privileged.json names {entry}, which no reviewed snapshot has."
         for entry in privileged

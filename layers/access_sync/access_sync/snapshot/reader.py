@@ -7,11 +7,19 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from access_sync.models.snapshot import KINDS, LatestPointer, Manifest
 from access_sync.snapshot.layout import latest_key, snapshot_folder, sync_started
+from access_sync.snapshot.sorting import leading_strings
 from access_sync.stores.blob import BlobStore
+
+
+class GrantFields(NamedTuple):
+    id: str
+    entitlement: str
+    principal_type: str
+    principal_id: str
 
 
 class SnapshotReader:
@@ -57,6 +65,18 @@ class SnapshotReader:
         """`kind` is resources, entitlements, grants or changes."""
         for line in self.lines(kind):
             yield json.loads(line)
+
+    def grants(self) -> Iterator[GrantFields]:
+        """Every grant's four fields, read from the front of its line when the line is written as the models
+        write it (several times faster than parsing it: a large Guru team has 700,000 grants)."""
+        for line in self.lines("grants"):
+            fast = leading_strings(line, '{"id":"', ',"entitlement":"', ',"principal":{"resource_type":"', ',"id":"')
+            if fast is not None:
+                yield GrantFields(*fast)
+            else:
+                grant = json.loads(line)
+                principal = grant["principal"]
+                yield GrantFields(grant["id"], grant["entitlement"], principal["resource_type"], str(principal["id"]))
 
 
 def _lines(raw: BinaryIO) -> io.BufferedReader:
