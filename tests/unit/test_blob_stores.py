@@ -40,6 +40,12 @@ def test_copy_leaves_the_source_and_a_missing_key_reads_as_none(store: BlobStore
     assert store.get_bytes("nothing/here") is None
 
 
+def test_put_if_absent_writes_once_and_leaves_what_was_there(store: BlobStore) -> None:
+    assert store.put_if_absent("provisioning/attempts/r1.json", b"first") is True
+    assert store.put_if_absent("provisioning/attempts/r1.json", b"second") is False
+    assert store.get_bytes("provisioning/attempts/r1.json") == b"first"
+
+
 def test_an_aborted_writer_leaves_nothing(store: BlobStore) -> None:
     with pytest.raises(RuntimeError), store.open_writer("half.gz") as writer:
         writer.write(b"part of it")

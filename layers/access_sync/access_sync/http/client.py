@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import queue
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -176,8 +178,9 @@ class ApiClient:
             "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             "follow_redirects": False,
         }
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
         self._clients: list[httpx.Client] = []
+        self._tls: ssl.SSLContext | None = None
         self.max_attempts = max_attempts
         self.max_retry_seconds = max_retry_seconds
         self.rate = rate
@@ -196,17 +199,23 @@ class ApiClient:
         for client in clients:
             client.close()
 
-    @property
-    def _http(self) -> httpx.Client:
-        """This thread's own client. One pool shared by every thread costs more CPU than the requests: httpcore
-        looks at every connection for every queued request, under one lock. A thread sends one request at a
-        time, so its pool holds the one connection it keeps alive."""
-        client: httpx.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = httpx.Client(**self._client_options)
+    @contextmanager
+    def _client(self) -> Iterator[httpx.Client]:
+        """A client of its own for one request, kept alive for the next. One pool shared by every thread costs more
+        CPU than the requests: httpcore looks at every connection for every queued request, under one lock; a
+        client used by one request at a time holds the one connection it keeps alive."""
+        try:
+            client = self._idle.get_nowait()
+        except queue.Empty:
             with self._lock:
+                if self._tls is None and self._client_options["transport"] is None:
+                    self._tls = httpx.create_ssl_context()  # loading the CA certificates takes ~30 ms: once
+                client = httpx.Client(**self._client_options, verify=self._tls or True)
                 self._clients.append(client)
-        return client
+        try:
+            yield client
+        finally:
+            self._idle.put(client)
 
     def url(self, path_or_url: str) -> httpx.URL:
         """Resolves a path or a link from a response against the base URL, parsed once (httpx's URL parsing is
@@ -292,7 +301,8 @@ class ApiClient:
             with self._lock:
                 self.requests += 1
             try:
-                response = self._http.request(method, url, **{k: v for k, v in kwargs.items() if v is not None})
+                with self._client() as client:
+                    response = client.request(method, url, **{k: v for k, v in kwargs.items() if v is not None})
             except _NOT_SENT as exc:
                 if not self._reached and (cannot := unreachable(exc, url)):
                     raise cannot from None

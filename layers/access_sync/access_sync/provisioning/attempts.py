@@ -27,11 +27,8 @@ class AttemptLog:
 
     def begin(self, request_id: str, started_at: str) -> bool:
         """Marks the change as begun; True when an earlier attempt had marked it already."""
-        key = self._key(request_id)
-        if self.store.get_bytes(key) is not None:
-            return True
-        self.store.put_bytes(key, json.dumps({"request_id": request_id, "started_at": started_at}).encode())
-        return False
+        marker = json.dumps({"request_id": request_id, "started_at": started_at}).encode()
+        return not self.store.put_if_absent(self._key(request_id), marker)
 
     def finish(self, request_id: str) -> None:
         """Best effort: a marker left behind only makes a later delivery of the request look before it acts."""

@@ -56,8 +56,9 @@ class OutcomeRecorder:
         """Whether `outcome` is already filed, byte for byte: then it was announced too (the file comes last)."""
         return self.store.get_bytes(self.key(file_name or outcome.file_name)) == self._body(outcome)
 
-    def record(self, outcome: ProvisioningOutcome, file_name: str | None = None) -> str:
+    def record(self, outcome: ProvisioningOutcome, file_name: str | None = None, *, checked: bool = False) -> str:
         """Files and announces `outcome` (under `file_name`, default `<request_id>.json`); returns where it is.
+        `checked`: the caller has just seen, with `is_recorded`, that it is not filed yet.
 
         Transient failures are retried a few times here, then raised: the caller's retry records again.
         """
@@ -71,7 +72,8 @@ class OutcomeRecorder:
         )
         for attempt in retrying:
             with attempt:
-                if self.store.get_bytes(key) == body:
+                first = attempt.retry_state.attempt_number == 1
+                if not (checked and first) and self.store.get_bytes(key) == body:
                     return self.store.describe(key)  # recorded by an earlier attempt
                 if self.publisher:
                     self.publisher.publish(outcome.model_dump(mode="json"))

@@ -139,9 +139,11 @@ class ProvisioningService:
             ) from None
         finally:
             logger.thread_safe_remove_keys(["request_id"])
-        if not self.recorder.is_recorded(outcome):
+        if self.recorder.is_recorded(outcome):
+            recorded = Recorded(outcome, self.recorder.describe(outcome.file_name))
+        else:
             self._follow_up(parsed, outcome)
-        recorded = Recorded(outcome, self.recorder.record(outcome))
+            recorded = Recorded(outcome, self.recorder.record(outcome, checked=True))
         self.attempts.finish(parsed.request_id)
         return recorded
 

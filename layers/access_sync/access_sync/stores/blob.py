@@ -42,6 +42,10 @@ class BlobStore(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None: ...
 
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/json") -> bool:
+        """Writes `key` only if nothing is there yet, in one step; False when something was."""
+        ...
+
     def get_bytes(self, key: str) -> bytes | None: ...
 
     def open_reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
@@ -103,6 +107,16 @@ class LocalBlobStore:
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
         with self.open_writer(key, content_type) as writer:
             writer.write(data)
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/json") -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("xb") as handle:
+                handle.write(data)
+        except FileExistsError:
+            return False
+        return True
 
     def get_bytes(self, key: str) -> bytes | None:
         try:

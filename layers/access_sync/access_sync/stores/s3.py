@@ -105,6 +105,19 @@ class S3BlobStore:
         with aws_errors(f"write {self.describe(key)}"):
             s3_client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
 
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/json") -> bool:
+        with aws_errors(f"write {self.describe(key)}"):
+            try:
+                s3_client().put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, IfNoneMatch="*"
+                )
+            except ClientError as exc:
+                # 409: another conditional write of the key is under way, so it will not be absent either.
+                if aws_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                    return False
+                raise
+        return True
+
     def get_bytes(self, key: str) -> bytes | None:
         with aws_errors(f"read {self.describe(key)}"):
             try:
