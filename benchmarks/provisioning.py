@@ -3,7 +3,8 @@
 The ProvisioningFunction's handler runs in this process against a moto server for AWS (S3, DynamoDB,
 EventBridge, Secrets Manager, Scheduler: devtools' local AWS) and the Guru simulator at LATENCY a request,
 both on loopback ports. Each request is a grant of group membership to a member not yet in the group, in the
-shape of events/provision_grant.json. After one warm-up invocation (the container's first, which loads what
+shape of events/provision_grant.json; every AWS call first waits AWS_LATENCY, as each Guru request does
+LATENCY. After one warm-up invocation (the container's first, which loads what
 the handler's import left to first use), ROUNDS batches of one request and ROUNDS batches of BATCH
 independent requests are timed; the row compares the medians. Every request must succeed.
 """
@@ -158,7 +159,8 @@ def targets() -> list[Target]:
                 f"{AWS_LATENCY * 1000:.0f} ms added before every call, an in-region latency, as the simulator adds "
                 f"Guru's. Moto alone answers without latency but not without CPU: then a batch takes "
                 f"{instant.batch:.3f} s vs {instant.single:.3f} s = {instant.ratio:.2f} x, with "
-                f"{instant.moto_cpu:.3f} s of moto's CPU and {instant.own_cpu:.3f} s of this process's, so (one interpreter lock each, "
+                f"{instant.moto_cpu:.3f} s of moto's CPU and {instant.own_cpu:.3f} s of this process's, so "
+                "(one interpreter lock each, "
                 f"{os.cpu_count()} CPUs) no batch can take less than {instant.cpu_floor:.3f} s = "
                 f"{instant.cpu_floor / instant.single:.2f} x one request. The container's first invocation (one "
                 f"grant) took {delayed.first:.3f} s"
