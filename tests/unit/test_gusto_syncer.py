@@ -45,9 +45,10 @@ def syncer_for(
     store: FileSecretStore,
     transport: httpx.BaseTransport,
     clock: Callable[[], float] = time.time,
+    concurrency: int = 16,
     **options: Any,
 ) -> GustoSyncer:
-    return GustoSyncer(gusto_client(token_manager(store, transport, clock), transport, **options))
+    return GustoSyncer(gusto_client(token_manager(store, transport, clock), transport, **options), concurrency)
 
 
 def sync(
@@ -277,8 +278,10 @@ def stop_after(checks: int) -> Deadline:
 
 @pytest.mark.parametrize("checks", [0, 1, 2, 4])
 def test_an_interrupted_sync_resumes_without_repeating_a_request(tmp_path: Path, checks: int) -> None:
+    """Two workers keep at most four pages on their way, so a stop leaves most pages of 1,430 employees unread."""
+
     def company() -> GustoSimulator:
-        return GustoSimulator(employees=430, contractors=160, admins=6)
+        return GustoSimulator(employees=1430, contractors=160, admins=6)
 
     baseline_sim = company()
     baseline_store = write_credentials(tmp_path / "a.json", baseline_sim.issue_credentials())
@@ -286,12 +289,13 @@ def test_an_interrupted_sync_resumes_without_repeating_a_request(tmp_path: Path,
 
     sim = company()
     store = write_credentials(tmp_path / "b.json", sim.issue_credentials())
-    result = sync(syncer_for(store, sim.transport()), tmp_path / "out", stop_after(checks))
+    result = sync(syncer_for(store, sim.transport(), concurrency=2), tmp_path / "out", stop_after(checks))
     invocations = 1
     while result.status == "in_progress":
         assert not (tmp_path / "out/snapshots/connector=gusto/latest.json").exists()
         event = SyncEvent.model_validate(result.model_dump())
-        result = sync(syncer_for(store, sim.transport()), tmp_path / "out", stop_after(checks + 1), event)
+        resumed = syncer_for(store, sim.transport(), concurrency=2)
+        result = sync(resumed, tmp_path / "out", stop_after(checks + 1), event)
         invocations += 1
     assert invocations > 1
     assert result.invocations == invocations
@@ -349,7 +353,7 @@ def test_an_access_token_expiring_mid_sync(tmp_path: Path, clock: FakeClock, ske
     store = write_credentials(tmp_path / "gusto.json", credentials)
     wire = Wire(sim, clock=clock, advance_per_request=120)
     with captured_logs() as logs:
-        sync(syncer_for(store, wire, lambda: clock() - skew), tmp_path / "out")
+        sync(syncer_for(store, wire, lambda: clock() - skew, concurrency=2), tmp_path / "out")
     snapshot = read_snapshot(tmp_path / "out", "gusto")
     assert snapshot["manifest"]["counts"] == sim.expected_counts()
     assert sim.refresh_count >= 2
@@ -428,7 +432,7 @@ def test_no_secret_lands_in_the_snapshot_or_checkpoint(tmp_path: Path, clock: Fa
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials, expired=True)
     wire = Wire(sim)
-    result = sync(syncer_for(store, wire, clock), tmp_path / "out", stop_after(1))
+    result = sync(syncer_for(store, wire, clock, concurrency=1), tmp_path / "out", stop_after(1))
     assert result.status == "in_progress"
     checkpoint = next((tmp_path / "out").rglob("_checkpoints/*.json")).read_text()
     event = SyncEvent.model_validate(result.model_dump())
