@@ -16,22 +16,37 @@ __all__ = ["DropConnection", "Faults", "Simulator", "json_response"]
 
 
 class Simulator:
-    """Base class: subclasses implement `route`; this adds latency, faults, counting and serving."""
+    """Base class: subclasses implement `route`; this adds latency, faults, counting and serving.
+
+    `max_in_flight` holds, per path (query left out), the most requests for it that were being answered at once.
+    """
 
     def __init__(self, latency: float = 0.0, faults: Faults | None = None) -> None:
         self.latency = latency
         self.faults = faults or Faults()
         self.requests = 0
         self.request_log: list[tuple[str, str]] = []
+        self.max_in_flight: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
         self._count_lock = threading.Lock()
 
     def route(self, request: httpx.Request) -> httpx.Response:
         raise NotImplementedError
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
         with self._count_lock:
             self.requests += 1
             self.request_log.append((request.method, request.url.raw_path.decode()))
+            self._in_flight[path] = self._in_flight.get(path, 0) + 1
+            self.max_in_flight[path] = max(self.max_in_flight.get(path, 0), self._in_flight[path])
+        try:
+            return self._answer(request)
+        finally:
+            with self._count_lock:
+                self._in_flight[path] -= 1
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         fault = self.faults.next_fault()
         if fault == "drop":

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
+
+
+def json_bytes(body: object) -> bytes:
+    """`body` encoded exactly as `json_response` encodes it (httpx's compact UTF-8 JSON)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def json_list_response(status: int, items: list[bytes], headers: dict[str, str] | None = None) -> httpx.Response:
+    """A JSON array of items already encoded (`json_bytes`): the same bytes as `json_response` of the list."""
+    content = b"[" + b",".join(items) + b"]"
+    return httpx.Response(status, content=content, headers={"Content-Type": "application/json", **(headers or {})})
 
 
 class Reject(Exception):

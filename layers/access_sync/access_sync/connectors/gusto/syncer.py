@@ -37,7 +37,15 @@ from pydantic import BaseModel, Field
 
 from access_sync.connectors.gusto.client import GustoClient
 from access_sync.models import ids
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
+from access_sync.models.snapshot import (
+    Entitlement,
+    Grant,
+    Resource,
+    ResourceRef,
+    ResourceType,
+    UserTrait,
+    resource_line,
+)
 from access_sync.sync.connector import ClientSyncer, SyncContext
 from access_sync.sync.numbered import run_numbered
 
@@ -133,20 +141,20 @@ def termination(employee: dict[str, Any], today: date) -> tuple[bool, str | None
     return counted[-1] <= today.isoformat(), counted[-1]
 
 
-def employee_resource(employee: dict[str, Any], company: ResourceRef, today: date) -> Resource:
+# People are written as lines without building models (`resource_line`): a company has tens of thousands.
+
+
+def employee_line(employee: dict[str, Any], company: ResourceRef, today: date) -> bytes:
     left, ends = termination(employee, today)
     first_name = employee.get("preferred_first_name") or employee.get("first_name")
-    return Resource(
-        resource_type=EMPLOYEES,
-        id=str(employee["uuid"]),
-        display_name=_name(first_name, employee.get("last_name")) or str(employee["uuid"]),
-        parent=company,
-        status="disabled" if left else "enabled",
-        user=UserTrait(
-            email=employee.get("work_email") or employee.get("email"),
-            login=employee.get("email") or employee.get("work_email"),
-        ),
-        profile={
+    return resource_line(
+        EMPLOYEES,
+        str(employee["uuid"]),
+        _name(first_name, employee.get("last_name")) or str(employee["uuid"]),
+        company,
+        "disabled" if left else "enabled",
+        (employee.get("work_email") or employee.get("email"), employee.get("email") or employee.get("work_email")),
+        {
             "first_name": employee.get("first_name"),
             "last_name": employee.get("last_name"),
             "email": employee.get("email"),
@@ -164,21 +172,21 @@ def employee_resource(employee: dict[str, Any], company: ResourceRef, today: dat
     )
 
 
-def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Resource:
+def contractor_line(contractor: dict[str, Any], company: ResourceRef) -> bytes:
     business = contractor.get("type") == "Business"
     person = _name(contractor.get("first_name"), contractor.get("last_name"))
     name = contractor.get("business_name") if business else person
     email = contractor.get("email")
-    return Resource(
-        resource_type=CONTRACTORS,
-        id=str(contractor["uuid"]),
-        display_name=str(name or contractor["uuid"]),
-        parent=company,
-        status="disabled" if contractor.get("is_active") is False else "enabled",
+    return resource_line(
+        CONTRACTORS,
+        str(contractor["uuid"]),
+        str(name or contractor["uuid"]),
+        company,
+        "disabled" if contractor.get("is_active") is False else "enabled",
         # A business contractor usually has no address: its handle is then its Gusto uuid, which never changes
         # (its business name may).
-        user=UserTrait(email=email, login=email or str(contractor["uuid"])),
-        profile={
+        (email, email or str(contractor["uuid"])),
+        {
             "type": contractor.get("type"),
             "first_name": contractor.get("first_name"),
             "last_name": contractor.get("last_name"),
@@ -254,12 +262,11 @@ class _People:
         table = self.table()
         for item in items:
             if kind == EMPLOYEES:
-                employee = employee_resource(item, self.company, self.today)
-                self.sink.resource(employee)
+                self.sink.resource_line(EMPLOYEES, employee_line(item, self.company, self.today))
                 if table.claim(EMPLOYEES, item):
-                    self.sink.grant(Grant.of(self.entitlement, employee.ref))
+                    self.sink.grant_to(self.entitlement, EMPLOYEES, str(item["uuid"]))
             else:
-                self.sink.resource(contractor_resource(item, self.company))
+                self.sink.resource_line(CONTRACTORS, contractor_line(item, self.company))
                 table.claim(CONTRACTORS, item)
 
 
