@@ -456,3 +456,96 @@ def test_sync_against_a_real_socket(tmp_path: Path) -> None:
         assert isinstance(syncer, GustoSyncer)
         sync(syncer, tmp_path / "out")
     assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()
+
+
+# ---------------------------------------------------------------------- every page after the first at once
+
+
+def part_bytes(dest: Path) -> dict[str, bytes]:
+    """Each record kind's parts, decompressed and joined: the exact lines, in the order written."""
+    latest = json.loads((dest / "snapshots/connector=gusto/latest.json").read_text())
+    folder = dest / latest["path"]
+    return {
+        kind: b"".join(gzip.decompress(part.read_bytes()) for part in sorted((folder / kind).glob("part-*.jsonl.gz")))
+        for kind in ("resources", "entitlements", "grants")
+    }
+
+
+def sequential_sync(tmp_path: Path, clock: FakeClock, **company: int) -> dict[str, bytes]:
+    """The same company read by one worker, one page after another: the order every sync must write."""
+    sim = GustoSimulator(clock=clock, **company)
+    store = write_credentials(tmp_path / "one-by-one.json", sim.issue_credentials())
+    sync(syncer_for(store, sim.transport(), clock, concurrency=1), tmp_path / "one-by-one")
+    return part_bytes(tmp_path / "one-by-one")
+
+
+def test_pages_after_the_first_go_out_at_once_and_are_written_as_one_by_one(tmp_path: Path, clock: FakeClock) -> None:
+    company = {"employees": 1250, "contractors": 310, "admins": 5}
+    sim = GustoSimulator(clock=clock, latency=0.005, **company)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    result = sync(syncer_for(store, sim.transport(), clock), tmp_path / "out")
+    employees = f"/v1/companies/{sim.company_uuid}/employees"
+    assert sim.max_in_flight[employees] > 1
+    assert result.requests == len(sim.request_log) == 2 + 13 + 4 + 1  # token_info, company, the three lists
+    assert part_bytes(tmp_path / "out") == sequential_sync(tmp_path, clock, **company)
+
+
+def test_a_429_in_the_middle_of_a_burst_is_retried_and_the_snapshot_is_the_same(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    company = {"employees": 900, "contractors": 120, "admins": 4}
+    faults = Faults(script=[None] * 6 + [429, 429, 429], retry_after=3)
+    sim = GustoSimulator(clock=clock, faults=faults, latency=0.002, **company)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    waits: list[float] = []
+    sync(syncer_for(store, sim.transport(), clock, sleep=waits.append), tmp_path / "out")
+    assert waits.count(3.0) == 3
+    gets = [path for method, path in sim.request_log if method == "GET"]
+    assert len(gets) == len(set(gets)) + 3  # only the three throttled pages were asked for again
+    assert part_bytes(tmp_path / "out") == sequential_sync(tmp_path, clock, **company)
+
+
+class Rewritten(Wire):
+    """Answers with X-Total-Pages (and X-Total-Count) changed as a test says."""
+
+    def __init__(self, sim: GustoSimulator, headers: dict[str, str | None]) -> None:
+        super().__init__(sim)
+        self.headers = headers
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if "X-Total-Pages" in response.headers:
+            for name, value in self.headers.items():
+                if value is None:
+                    response.headers.pop(name, None)
+                else:
+                    response.headers[name] = value
+        return response
+
+
+@pytest.mark.parametrize(
+    ("headers", "employee_pages"),
+    [
+        ({"X-Total-Pages": "9", "X-Total-Count": None}, range(1, 10)),  # too many: the empty page 4 ends it
+        ({"X-Total-Pages": "1"}, range(1, 4)),  # too few, but X-Total-Count tells how many there are
+        ({"X-Total-Pages": "1", "X-Total-Count": None}, range(1, 2)),  # too few, and nothing says otherwise
+        ({"X-Total-Pages": "several"}, range(1, 4)),  # unreadable: page by page until a short one
+        ({"X-Total-Pages": "0", "X-Total-Count": None}, range(1, 4)),  # below the page it came with: the same
+    ],
+    ids=["too-many", "too-few-with-count", "too-few", "unreadable", "zero"],
+)
+def test_a_wrong_x_total_pages_still_gives_a_safe_sync(
+    tmp_path: Path, clock: FakeClock, headers: dict[str, str | None], employee_pages: range
+) -> None:
+    sim = GustoSimulator(employees=250, contractors=100, admins=2, clock=clock)
+    wire = Rewritten(sim, headers)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    sync(syncer_for(store, wire, clock), tmp_path / "out")
+    calls = wire.api_calls()
+    assert len(calls) == len(set(calls))
+    asked = {int(httpx.URL(call).params["page"]) for call in calls if "/employees" in call}
+    if len(employee_pages) == 1:  # trusting a header that is wrong in the same way as every other one loses pages
+        assert asked == {1}
+        return
+    assert asked == set(employee_pages)
+    assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()
