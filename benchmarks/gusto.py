@@ -4,10 +4,10 @@ Each sync is the real `access-sync sync gusto` process against the Gusto simulat
 loopback port, at 20 ms a request and 16 requests in flight (benchmarks/simserver.py, benchmarks/measure.py).
 
 - 10,000 employees / 500 contractors / 25 admins: 108 requests, inside one rate window. The figure is the sync's
-  own time, the manifest's `completed_at − started_at` (interpreter start and imports left out, which a run this
-  short would otherwise be mostly made of); the median of three runs is judged, against 2 × the lower bound.
+  own time, the manifest's `completed_at - started_at` (interpreter start and imports left out, which a run this
+  short would otherwise be mostly made of); the median of three runs is judged, against twice the lower bound.
 - 30,000 / 1,000 / 50: 313 requests, more than Gusto's 200 a minute, so no sync can finish before the second rate
-  window opens. The figure is the process's wall time, against 1.1 × that bound, and a 429 would show as a
+  window opens. The figure is the process's wall time, against 1.1 times that bound, and a 429 would show as a
   request above the minimum.
 
 Both rows also need requests = minimum = served, and the manifest's counts as the simulator expects them.
@@ -36,6 +36,7 @@ CONCURRENCY = 16  # requests in flight, the CLI's default
 SYNC_TIMEOUT = 900.0
 OWN_TIME_RATIO = 2.0
 WALL_RATIO = 1.1
+TIMES = "\u00d7"  # the multiplication sign of the table's figures
 MID = GustoCompany(employees=10_000, contractors=500, admins=25)
 LARGE = GustoCompany(employees=30_000, contractors=1_000, admins=50)  # two rate windows
 
@@ -48,7 +49,7 @@ class GustoRun:
     served: int  # requests the simulator answered
     sim_cpu: float
     requests: int | None = None  # as the manifest says; None when the sync failed
-    own_seconds: float | None = None  # the manifest's completed_at − started_at
+    own_seconds: float | None = None  # the manifest's completed_at - started_at
     counts_ok: bool = False
 
     @property
@@ -62,8 +63,8 @@ class GustoRun:
     def where(self) -> str:
         cpu = self.process.cpu_seconds
         return (
-            f"process wall {self.process.wall_seconds:.2f} s, sync CPU {cpu:.2f} s, simulator CPU {self.sim_cpu:.2f} s, "
-            f"{self.served} served, peak RSS {self.process.peak_rss_mb:.0f} MB"
+            f"process wall {self.process.wall_seconds:.2f} s, sync CPU {cpu:.2f} s, "
+            f"simulator CPU {self.sim_cpu:.2f} s, {self.served} served, peak RSS {self.process.peak_rss_mb:.0f} MB"
         )
 
 
@@ -120,7 +121,7 @@ def _failed(what: str, target: str, run: GustoRun) -> Target:
 
 def own_time_target(runs: int = 3) -> Target:
     what = f"Gusto {_size(MID)} sync, own time"
-    target = f"own time ≤ {OWN_TIME_RATIO:g} × bound, requests = minimum = served"
+    target = f"own time ≤ {OWN_TIME_RATIO:g} {TIMES} bound, requests = minimum = served"
     measured = [sync_once(MID) for _ in range(runs)]
     if broken := next((run for run in measured if run.own_seconds is None), None):
         return _failed(what, target, broken)
@@ -129,7 +130,7 @@ def own_time_target(runs: int = 3) -> Target:
     shown = min(measured, key=lambda run: abs((run.own_seconds or 0.0) - median))
     ratio = median / shown.bound
     passed = ratio <= OWN_TIME_RATIO and all(run.exact_requests and run.counts_ok for run in measured)
-    figure = f"{median:.2f} s own time = {ratio:.2f} × {shown.bound:.2f} s bound, {shown.requests_text}"
+    figure = f"{median:.2f} s own time = {ratio:.2f} {TIMES} {shown.bound:.2f} s bound, {shown.requests_text}"
     notes = (
         f"{runs} runs, own time {' / '.join(f'{own:.2f}' for own in owns)} s (the median is judged); "
         f"the median run: {shown.where()}"
@@ -139,14 +140,14 @@ def own_time_target(runs: int = 3) -> Target:
 
 def rate_window_target() -> Target:
     what = f"Gusto {_size(LARGE)} sync (two rate windows)"
-    target = f"wall ≤ {WALL_RATIO:g} × bound, no 429 (requests = minimum = served)"
+    target = f"wall ≤ {WALL_RATIO:g} {TIMES} bound, no 429 (requests = minimum = served)"
     run = sync_once(LARGE)
     if run.own_seconds is None:
         return _failed(what, target, run)
     wall = run.process.wall_seconds
     ratio = wall / run.bound
     passed = ratio <= WALL_RATIO and run.exact_requests and run.counts_ok
-    figure = f"{wall:.1f} s = {ratio:.2f} × {run.bound:.2f} s bound, {run.requests_text}"
+    figure = f"{wall:.1f} s = {ratio:.2f} {TIMES} {run.bound:.2f} s bound, {run.requests_text}"
     return Target(what, figure, target, passed, f"own time {run.own_seconds:.2f} s; {run.where()}")
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Target:
     what: str  # the row's label, e.g. "Guru 100k/2k/600k sync, with changes"
-    figure: str  # what was measured, with units, e.g. "44.1 s = 1.10 × bound, 121 MB"
-    target: str  # what it must be, e.g. "≤ 1.2 × bound, ≤ 150 MB"
+    figure: str  # what was measured, with units, e.g. "44.1 s = 1.10 x bound, 121 MB"
+    target: str  # what it must be, e.g. "≤ 1.2 x bound, ≤ 150 MB"
     passed: bool
     notes: str = ""  # where the time and memory go, or why the row failed; printed under the table
 

@@ -471,7 +471,7 @@ def part_bytes(dest: Path) -> dict[str, bytes]:
     }
 
 
-def sequential_sync(tmp_path: Path, clock: FakeClock, **company: int) -> dict[str, bytes]:
+def sequential_sync(tmp_path: Path, clock: FakeClock, **company: Any) -> dict[str, bytes]:
     """The same company read by one worker, one page after another: the order every sync must write."""
     sim = GustoSimulator(clock=clock, **company)
     store = write_credentials(tmp_path / "one-by-one.json", sim.issue_credentials())
@@ -480,7 +480,7 @@ def sequential_sync(tmp_path: Path, clock: FakeClock, **company: int) -> dict[st
 
 
 def test_pages_after_the_first_go_out_at_once_and_are_written_as_one_by_one(tmp_path: Path, clock: FakeClock) -> None:
-    company = {"employees": 1250, "contractors": 310, "admins": 5}
+    company: dict[str, Any] = {"employees": 1250, "contractors": 310, "admins": 5}
     sim = GustoSimulator(clock=clock, latency=0.005, **company)
     store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
     result = sync(syncer_for(store, sim.transport(), clock), tmp_path / "out")
@@ -493,8 +493,9 @@ def test_pages_after_the_first_go_out_at_once_and_are_written_as_one_by_one(tmp_
 def test_a_429_in_the_middle_of_a_burst_is_retried_and_the_snapshot_is_the_same(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    company = {"employees": 900, "contractors": 120, "admins": 4}
-    faults = Faults(script=[None] * 6 + [429, 429, 429], retry_after=3)
+    company: dict[str, Any] = {"employees": 900, "contractors": 120, "admins": 4}
+    script: list[int | str | None] = [None, None, None, None, None, None, 429, 429, 429]
+    faults = Faults(script=script, retry_after=3)
     sim = GustoSimulator(clock=clock, faults=faults, latency=0.002, **company)
     store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
     waits: list[float] = []

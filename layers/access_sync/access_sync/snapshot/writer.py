@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, suppress
 from typing import Protocol
 
 from pydantic import BaseModel, Field
+from typing_extensions import Buffer
 
 from access_sync.models.snapshot import RECORD_KINDS, Entitlement, FileInfo, Grant, Resource, grant_line
 from access_sync.snapshot.layout import part_name, segment_key
@@ -91,10 +92,11 @@ class _CompressingThread(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: Buffer, /) -> int:
         self._raise()
-        self._buffers.put(bytes(data))  # a copy: the caller reuses its buffer
-        return len(data)
+        copy = bytes(data)  # the caller reuses its buffer
+        self._buffers.put(copy)
+        return len(copy)
 
     def _run(self) -> None:
         while (buffer := self._buffers.get()) is not None:
