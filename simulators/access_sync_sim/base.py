@@ -16,7 +16,10 @@ __all__ = ["DropConnection", "Faults", "Simulator", "json_response"]
 
 
 class Simulator:
-    """Base class: subclasses implement `route`; this adds latency, faults, counting and serving."""
+    """Base class: subclasses implement `route`; this adds latency, faults, counting and serving.
+
+    `max_in_flight` holds, per path (query left out), the most requests for it that were being answered at once.
+    """
 
     def __init__(self, latency: float = 0.0, faults: Faults | None = None) -> None:
         self.latency = latency
@@ -25,22 +28,28 @@ class Simulator:
         self.request_log: list[tuple[str, str]] = []
         self.in_flight = 0
         self.peak_in_flight = 0  # the most requests being answered at once, so far
+        self.max_in_flight: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
         self._count_lock = threading.Lock()
 
     def route(self, request: httpx.Request) -> httpx.Response:
         raise NotImplementedError
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
         with self._count_lock:
             self.requests += 1
             self.request_log.append((request.method, request.url.raw_path.decode()))
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._in_flight[path] = self._in_flight.get(path, 0) + 1
+            self.max_in_flight[path] = max(self.max_in_flight.get(path, 0), self._in_flight[path])
         try:
             return self._answer(request)
         finally:
             with self._count_lock:
                 self.in_flight -= 1
+                self._in_flight[path] -= 1
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()

@@ -19,11 +19,12 @@ class DropConnection(Exception):
 class Faults:
     """Faults to inject before a request reaches the API logic.
 
-    `script` is consumed first, one entry per request (a status code such as 503 or 429, or "drop");
+    `script` is consumed first, one entry per request (a status code such as 503 or 429, "drop", or None for
+    an ordinary answer);
     afterwards each request fails at random with the given rates (seeded, so runs repeat).
     """
 
-    script: list[int | str] = field(default_factory=list)
+    script: list[int | str | None] = field(default_factory=list)
     error_rate: float = 0.0
     throttle_rate: float = 0.0
     drop_rate: float = 0.0

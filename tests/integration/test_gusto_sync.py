@@ -24,7 +24,8 @@ from tests.integration.conftest import latest_snapshot, snapshot_content, store_
 
 Handler = Callable[[dict[str, Any], LocalLambdaContext], dict[str, Any]]
 SECRET = "access-sync/gusto"
-STEP = 600.0  # each API request ages Gusto's clock by ten minutes: the one-hour tokens die mid-sync
+STEP = 180.0  # each API request ages Gusto's clock by three minutes: the one-hour tokens die mid-sync (yet outlive
+# the 16 requests a sync has in flight at once, as real two-hour tokens outlive any burst)
 
 
 class JumpyClock:
@@ -45,7 +46,8 @@ class JumpyClock:
 @pytest.fixture
 def gusto(monkeypatch: pytest.MonkeyPatch) -> GustoSimulator:
     clock = JumpyClock()
-    sim = GustoSimulator(employees=430, contractors=120, admins=5, access_token_ttl=3600, clock=clock)
+    # More pages than a sync keeps on their way at once (32), so a stop leaves some unread.
+    sim = GustoSimulator(employees=4300, contractors=120, admins=5, access_token_ttl=3600, clock=clock)
     route = sim.route
 
     def aging(request: httpx.Request) -> httpx.Response:

@@ -45,9 +45,10 @@ def syncer_for(
     store: FileSecretStore,
     transport: httpx.BaseTransport,
     clock: Callable[[], float] = time.time,
+    concurrency: int = 16,
     **options: Any,
 ) -> GustoSyncer:
-    return GustoSyncer(gusto_client(token_manager(store, transport, clock), transport, **options))
+    return GustoSyncer(gusto_client(token_manager(store, transport, clock), transport, **options), concurrency)
 
 
 def sync(
@@ -277,8 +278,10 @@ def stop_after(checks: int) -> Deadline:
 
 @pytest.mark.parametrize("checks", [0, 1, 2, 4])
 def test_an_interrupted_sync_resumes_without_repeating_a_request(tmp_path: Path, checks: int) -> None:
+    """Two workers keep at most four pages on their way, so a stop leaves most pages of 1,430 employees unread."""
+
     def company() -> GustoSimulator:
-        return GustoSimulator(employees=430, contractors=160, admins=6)
+        return GustoSimulator(employees=1430, contractors=160, admins=6)
 
     baseline_sim = company()
     baseline_store = write_credentials(tmp_path / "a.json", baseline_sim.issue_credentials())
@@ -286,12 +289,13 @@ def test_an_interrupted_sync_resumes_without_repeating_a_request(tmp_path: Path,
 
     sim = company()
     store = write_credentials(tmp_path / "b.json", sim.issue_credentials())
-    result = sync(syncer_for(store, sim.transport()), tmp_path / "out", stop_after(checks))
+    result = sync(syncer_for(store, sim.transport(), concurrency=2), tmp_path / "out", stop_after(checks))
     invocations = 1
     while result.status == "in_progress":
         assert not (tmp_path / "out/snapshots/connector=gusto/latest.json").exists()
         event = SyncEvent.model_validate(result.model_dump())
-        result = sync(syncer_for(store, sim.transport()), tmp_path / "out", stop_after(checks + 1), event)
+        resumed = syncer_for(store, sim.transport(), concurrency=2)
+        result = sync(resumed, tmp_path / "out", stop_after(checks + 1), event)
         invocations += 1
     assert invocations > 1
     assert result.invocations == invocations
@@ -349,7 +353,7 @@ def test_an_access_token_expiring_mid_sync(tmp_path: Path, clock: FakeClock, ske
     store = write_credentials(tmp_path / "gusto.json", credentials)
     wire = Wire(sim, clock=clock, advance_per_request=120)
     with captured_logs() as logs:
-        sync(syncer_for(store, wire, lambda: clock() - skew), tmp_path / "out")
+        sync(syncer_for(store, wire, lambda: clock() - skew, concurrency=2), tmp_path / "out")
     snapshot = read_snapshot(tmp_path / "out", "gusto")
     assert snapshot["manifest"]["counts"] == sim.expected_counts()
     assert sim.refresh_count >= 2
@@ -428,7 +432,7 @@ def test_no_secret_lands_in_the_snapshot_or_checkpoint(tmp_path: Path, clock: Fa
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials, expired=True)
     wire = Wire(sim)
-    result = sync(syncer_for(store, wire, clock), tmp_path / "out", stop_after(1))
+    result = sync(syncer_for(store, wire, clock, concurrency=1), tmp_path / "out", stop_after(1))
     assert result.status == "in_progress"
     checkpoint = next((tmp_path / "out").rglob("_checkpoints/*.json")).read_text()
     event = SyncEvent.model_validate(result.model_dump())
@@ -451,4 +455,98 @@ def test_sync_against_a_real_socket(tmp_path: Path) -> None:
         syncer = GUSTO.syncer(Connection(store, url))
         assert isinstance(syncer, GustoSyncer)
         sync(syncer, tmp_path / "out")
+    assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()
+
+
+# ---------------------------------------------------------------------- every page after the first at once
+
+
+def part_bytes(dest: Path) -> dict[str, bytes]:
+    """Each record kind's parts, decompressed and joined: the exact lines, in the order written."""
+    latest = json.loads((dest / "snapshots/connector=gusto/latest.json").read_text())
+    folder = dest / latest["path"]
+    return {
+        kind: b"".join(gzip.decompress(part.read_bytes()) for part in sorted((folder / kind).glob("part-*.jsonl.gz")))
+        for kind in ("resources", "entitlements", "grants")
+    }
+
+
+def sequential_sync(tmp_path: Path, clock: FakeClock, **company: Any) -> dict[str, bytes]:
+    """The same company read by one worker, one page after another: the order every sync must write."""
+    sim = GustoSimulator(clock=clock, **company)
+    store = write_credentials(tmp_path / "one-by-one.json", sim.issue_credentials())
+    sync(syncer_for(store, sim.transport(), clock, concurrency=1), tmp_path / "one-by-one")
+    return part_bytes(tmp_path / "one-by-one")
+
+
+def test_pages_after_the_first_go_out_at_once_and_are_written_as_one_by_one(tmp_path: Path, clock: FakeClock) -> None:
+    company: dict[str, Any] = {"employees": 1250, "contractors": 310, "admins": 5}
+    sim = GustoSimulator(clock=clock, latency=0.005, **company)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    result = sync(syncer_for(store, sim.transport(), clock), tmp_path / "out")
+    employees = f"/v1/companies/{sim.company_uuid}/employees"
+    assert sim.max_in_flight[employees] > 1
+    assert result.requests == len(sim.request_log) == 2 + 13 + 4 + 1  # token_info, company, the three lists
+    assert part_bytes(tmp_path / "out") == sequential_sync(tmp_path, clock, **company)
+
+
+def test_a_429_in_the_middle_of_a_burst_is_retried_and_the_snapshot_is_the_same(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    company: dict[str, Any] = {"employees": 900, "contractors": 120, "admins": 4}
+    script: list[int | str | None] = [None, None, None, None, None, None, 429, 429, 429]
+    faults = Faults(script=script, retry_after=3)
+    sim = GustoSimulator(clock=clock, faults=faults, latency=0.002, **company)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    waits: list[float] = []
+    sync(syncer_for(store, sim.transport(), clock, sleep=waits.append), tmp_path / "out")
+    assert waits.count(3.0) == 3
+    gets = [path for method, path in sim.request_log if method == "GET"]
+    assert len(gets) == len(set(gets)) + 3  # only the three throttled pages were asked for again
+    assert part_bytes(tmp_path / "out") == sequential_sync(tmp_path, clock, **company)
+
+
+class Rewritten(Wire):
+    """Answers with X-Total-Pages (and X-Total-Count) changed as a test says."""
+
+    def __init__(self, sim: GustoSimulator, headers: dict[str, str | None]) -> None:
+        super().__init__(sim)
+        self.headers = headers
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if "X-Total-Pages" in response.headers:
+            for name, value in self.headers.items():
+                if value is None:
+                    response.headers.pop(name, None)
+                else:
+                    response.headers[name] = value
+        return response
+
+
+@pytest.mark.parametrize(
+    ("headers", "employee_pages"),
+    [
+        ({"X-Total-Pages": "9", "X-Total-Count": None}, range(1, 10)),  # too many: the empty page 4 ends it
+        ({"X-Total-Pages": "1"}, range(1, 4)),  # too few, but X-Total-Count tells how many there are
+        ({"X-Total-Pages": "1", "X-Total-Count": None}, range(1, 2)),  # too few, and nothing says otherwise
+        ({"X-Total-Pages": "several"}, range(1, 4)),  # unreadable: page by page until a short one
+        ({"X-Total-Pages": "0", "X-Total-Count": None}, range(1, 4)),  # below the page it came with: the same
+    ],
+    ids=["too-many", "too-few-with-count", "too-few", "unreadable", "zero"],
+)
+def test_a_wrong_x_total_pages_still_gives_a_safe_sync(
+    tmp_path: Path, clock: FakeClock, headers: dict[str, str | None], employee_pages: range
+) -> None:
+    sim = GustoSimulator(employees=250, contractors=100, admins=2, clock=clock)
+    wire = Rewritten(sim, headers)
+    store = write_credentials(tmp_path / "gusto.json", sim.issue_credentials())
+    sync(syncer_for(store, wire, clock), tmp_path / "out")
+    calls = wire.api_calls()
+    assert len(calls) == len(set(calls))
+    asked = {int(httpx.URL(call).params["page"]) for call in calls if "/employees" in call}
+    if len(employee_pages) == 1:  # trusting a header that is wrong in the same way as every other one loses pages
+        assert asked == {1}
+        return
+    assert asked == set(employee_pages)
     assert read_snapshot(tmp_path / "out", "gusto")["manifest"]["counts"] == sim.expected_counts()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, grant_line
+from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, UserTrait, grant_line, resource_line
 from access_sync.snapshot.writer import SnapshotWriter
 from access_sync.stores.blob import LocalBlobStore
 from tests.helpers import read_jsonl_gz
@@ -89,3 +89,22 @@ def test_the_fast_grant_line_is_byte_for_byte_the_model_line(principal_id: str) 
     entitlement = "group:5f1c2e0a-1111-2222-3333-444455556666:member"
     model = Grant.of(entitlement, ResourceRef(resource_type="user", id=principal_id)).to_line()
     assert grant_line(entitlement, "user", principal_id) == model
+
+
+@pytest.mark.parametrize(
+    "text", ["Jane Doe", 'quote"and\\backslash', "tab\there", "ünïcødé 例え", "line\nbreak", "\x00ctl"]
+)
+def test_the_fast_resource_line_is_byte_for_byte_the_model_line(text: str) -> None:
+    company = ResourceRef(resource_type="company", id="c0ffee")
+    profile = {"title": text, "terminated": False, "manager_uuid": None, "count": 3, "nested": {"a": [1, text]}}
+    for parent, user in ((company, (text, None)), (None, None)):
+        model = Resource(
+            resource_type="employee",
+            id=text,
+            display_name=text,
+            parent=parent,
+            status="disabled",
+            user=UserTrait(email=user[0], login=user[1]) if user else None,
+            profile=profile,
+        )
+        assert resource_line("employee", text, text, parent, "disabled", user, profile) == model.to_line()

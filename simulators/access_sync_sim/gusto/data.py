@@ -15,6 +15,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from ..responses import json_bytes
 from ..seeds import DEPARTMENTS, FIRST_NAMES, LAST_NAMES
 
 Record = dict[str, Any]
@@ -59,6 +60,8 @@ class GeneratedCompany:
         self._lock = threading.Lock()  # guards building the UUID indexes below on first use
         self._employee_index: dict[str, int] | None = None
         self._contractor_index: dict[str, int] | None = None
+        # Each record's JSON, rendered on first use: a listing then costs what a real API's does, not seconds.
+        self._encoded: dict[tuple[str, int], bytes] = {}
 
     def uuid_for(self, kind: str, index: int) -> str:
         digest = hashlib.sha256(f"{self.seed}:{kind}:{index}".encode()).digest()[:16]
@@ -77,6 +80,26 @@ class GeneratedCompany:
             if self._contractor_index is None:
                 self._contractor_index = {self.uuid_for("contractor", i): i for i in range(self.contractor_count)}
             return self._contractor_index.get(contractor_uuid)
+
+    def employee_json(self, index: int) -> bytes:
+        return self._encoded_record("employee", index)
+
+    def contractor_json(self, index: int) -> bytes:
+        return self._encoded_record("contractor", index)
+
+    def _encoded_record(self, kind: str, index: int) -> bytes:
+        encoded = self._encoded.get((kind, index))
+        if encoded is None:  # two threads may both render it: the same bytes either way
+            record = self.employee(index) if kind == "employee" else self.contractor(index)
+            encoded = self._encoded[kind, index] = json_bytes(record)
+        return encoded
+
+    def prerender(self) -> None:
+        """Renders every employee and contractor now, so that serving them later costs only the copying."""
+        for index in range(self.employee_count):
+            self.employee_json(index)
+        for index in range(self.contractor_count):
+            self.contractor_json(index)
 
     def _person_name(self, kind: str, index: int) -> tuple[str, str, random.Random]:
         rng = random.Random(f"{self.seed}:{kind}:{index}")

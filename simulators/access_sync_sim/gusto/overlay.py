@@ -10,6 +10,7 @@ import copy
 import threading
 from typing import Any
 
+from ..responses import json_bytes
 from .data import GeneratedCompany, Record
 
 
@@ -24,20 +25,27 @@ class Overlay:
         self._created_employees: dict[str, Record] = {}
         self._created_admins: list[Record] = []
         self._employees_created = 0  # numbers created employees' UUIDs, which stay unique after deletions
+        self._employee_keys: list[int | Record] | None = None  # until the next change
 
     # ------------------------------------------------------------------ reading
 
     def employee_keys(self) -> list[int | Record]:
-        """A consistent view of the current employees: generated indices, then created records."""
+        """A consistent view of the current employees: generated indices, then created records (not to be changed:
+        the next change makes a new list)."""
         with self._lock:
-            deleted = self._deleted_employees
-            return [
-                *(i for i in range(self.company.employee_count) if i not in deleted),
-                *self._created_employees.values(),
-            ]
+            if self._employee_keys is None:
+                deleted = self._deleted_employees
+                self._employee_keys = [
+                    *(i for i in range(self.company.employee_count) if i not in deleted),
+                    *self._created_employees.values(),
+                ]
+            return self._employee_keys
 
     def render_employee(self, key: int | Record) -> Record:
         return self.company.employee(key) if isinstance(key, int) else key
+
+    def employee_json(self, key: int | Record) -> bytes:
+        return self.company.employee_json(key) if isinstance(key, int) else json_bytes(key)
 
     def find_employee(self, employee_uuid: str) -> Record | None:
         with self._lock:
@@ -115,6 +123,7 @@ class Overlay:
             )
             employee.update(details)
             self._created_employees[employee_uuid] = employee
+            self._employee_keys = None
             self.mutations.append(("POST", path))
         return employee
 
@@ -128,6 +137,7 @@ class Overlay:
                 index = self.company.employee_index(employee_uuid)
                 assert index is not None  # find_employee found it among the generated employees
                 self._deleted_employees.add(index)
+            self._employee_keys = None
             self.mutations.append(("DELETE", path))
         return record
 

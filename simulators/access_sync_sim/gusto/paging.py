@@ -1,5 +1,7 @@
 """Gusto's `page`/`per` paging: without `page` everything comes back at once; with it, one page plus X-* headers.
 
+Records come already encoded as JSON (`encode`), so a record the simulator has rendered once costs nothing more.
+
 `per` defaults to 25 and is capped at 100 (Gusto documents no cap; this one is the simulator's choice). Like
 Rails paginators, junk or non-positive values fall back to the defaults rather than failing.
 """
@@ -12,8 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from ..responses import json_response
-from .data import Record
+from ..responses import json_list_response
 
 DEFAULT_PER = 25
 MAX_PER = 100
@@ -21,11 +22,11 @@ MAX_PER = 100
 _K = TypeVar("_K")
 
 
-def paged(request: httpx.Request, keys: Sequence[_K], render: Callable[[_K], Record]) -> httpx.Response:
-    """The listing of `keys`, each rendered, as the request's `page` and `per` ask."""
+def paged(request: httpx.Request, keys: Sequence[_K], encode: Callable[[_K], bytes]) -> httpx.Response:
+    """The listing of `keys`, each as its JSON, as the request's `page` and `per` ask."""
     params = request.url.params
     if "page" not in params:
-        return json_response(200, [render(key) for key in keys])
+        return json_list_response(200, [encode(key) for key in keys])
     page = _positive_int(params.get("page"), 1)
     per = min(_positive_int(params.get("per"), DEFAULT_PER), MAX_PER)
     total = len(keys)
@@ -35,7 +36,7 @@ def paged(request: httpx.Request, keys: Sequence[_K], render: Callable[[_K], Rec
         "X-Total-Count": str(total),
         "X-Total-Pages": str(math.ceil(total / per)),
     }
-    return json_response(200, [render(key) for key in keys[(page - 1) * per : page * per]], headers)
+    return json_list_response(200, [encode(key) for key in keys[(page - 1) * per : page * per]], headers)
 
 
 def _positive_int(raw: str | None, default: int) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ..limits import RollingWindow
-from ..responses import Reject, json_response
+from ..responses import Reject, json_bytes, json_response
 from .bodies import json_body, require, valid_email
 from .errors import errors, not_found
 from .oauth import OAuthServer, TokenRow
@@ -123,15 +123,15 @@ class GustoApi:
 
     def _list_employees(self, request: httpx.Request, match: re.Match[str], row: TokenRow) -> httpx.Response:
         self._check_company(match)
-        return paged(request, self.overlay.employee_keys(), self.overlay.render_employee)
+        return paged(request, self.overlay.employee_keys(), self.overlay.employee_json)
 
     def _list_contractors(self, request: httpx.Request, match: re.Match[str], row: TokenRow) -> httpx.Response:
         self._check_company(match)
-        return paged(request, range(self.company.contractor_count), self.company.contractor)
+        return paged(request, range(self.company.contractor_count), self.company.contractor_json)
 
     def _list_admins(self, request: httpx.Request, match: re.Match[str], row: TokenRow) -> httpx.Response:
         self._check_company(match)
-        return paged(request, self.overlay.admins(), lambda admin: admin)
+        return paged(request, self.overlay.admins(), json_bytes)
 
     def _get_employee(self, request: httpx.Request, match: re.Match[str], row: TokenRow) -> httpx.Response:
         record = self.overlay.find_employee(match["uuid"])

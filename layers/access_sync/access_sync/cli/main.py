@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("connector", choices=sorted(CONNECTORS))
     sync.add_argument("--out", default=DEFAULT_DEST, metavar="DEST", help="folder or s3://bucket/prefix")
     sync.add_argument("--base-url", metavar="URL", help="API base URL (default: the real service)")
-    sync.add_argument("--concurrency", type=int, default=16, help="requests in flight (Guru; default 16)")
+    sync.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     _credentials_options(sync)
 
     provision = commands.add_parser("provision", help="carry out access requests")

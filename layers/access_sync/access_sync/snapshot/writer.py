@@ -12,12 +12,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
 from typing import Protocol
 
 from pydantic import BaseModel, Field
+from typing_extensions import Buffer
 
 from access_sync.models.snapshot import RECORD_KINDS, Entitlement, FileInfo, Grant, Resource, grant_line
 from access_sync.snapshot.layout import part_name, segment_key
@@ -30,6 +33,11 @@ class RecordSink(Protocol):
     """What a connector writes its records to."""
 
     def resource(self, record: Resource) -> None: ...
+
+    def resource_line(self, resource_type: str, line: bytes) -> None:
+        """A resource of `resource_type` already written as its line by `models.snapshot.resource_line`, for
+        connectors that write very many."""
+        ...
 
     def entitlement(self, record: Entitlement) -> None: ...
 
@@ -67,6 +75,54 @@ class _HashingWriter:
         """gzip calls flush on its file object; the blob writer buffers on its own."""
 
 
+class _CompressingThread(io.RawIOBase):
+    """Hands each buffer of lines to a thread of its own that compresses it into `gzip` and writes it on.
+
+    zlib (like hashing and file writes) lets go of the GIL, so the compression runs on another core while
+    the sync's writer thread, its busiest, goes on building records. A few buffers wait at most.
+    """
+
+    def __init__(self, target: gzip.GzipFile) -> None:
+        super().__init__()
+        self._target = target
+        self._buffers: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="gzip", daemon=True)
+        self._thread.start()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Buffer, /) -> int:
+        self._raise()
+        copy = bytes(data)  # the caller reuses its buffer
+        self._buffers.put(copy)
+        return len(copy)
+
+    def _run(self) -> None:
+        while (buffer := self._buffers.get()) is not None:
+            if self._error is None:
+                try:
+                    self._target.write(buffer)
+                except BaseException as exc:  # raised on the writer's thread, at its next write or at close
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def finish(self) -> None:
+        """Waits until every buffer is compressed, then ends the gzip stream."""
+        self.stop()
+        self._raise()
+        self._target.close()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._buffers.put(None)
+            self._thread.join()
+
+
 class PartWriter:
     """One gzip JSON-lines blob, written as a stream; `close()` says what a manifest records about it."""
 
@@ -74,10 +130,11 @@ class PartWriter:
         self._context: AbstractContextManager[BlobWriter] = store.open_writer(key, "application/gzip")
         self.raw = _HashingWriter(self._context.__enter__())
         # mtime=0 keeps the bytes of equal content equal, run after run. Level 5 compresses JSON lines almost
-        # as well as 6 at a clearly lower CPU cost, and the sync's one writer thread is its busiest.
+        # as well as 6 at a clearly lower CPU cost.
         self.gzip = gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=5, mtime=0)
+        self._compressing = _CompressingThread(self.gzip)
         # One compress call per buffer instead of one per record.
-        self.lines = io.BufferedWriter(self.gzip, buffer_size=_LINE_BUFFER)
+        self.lines = io.BufferedWriter(self._compressing, buffer_size=_LINE_BUFFER)
         self.records = 0
 
     def write(self, line: bytes) -> None:
@@ -85,11 +142,13 @@ class PartWriter:
         self.records += 1
 
     def close(self) -> FileInfo:
-        self.lines.close()  # flushes into the gzip stream and closes it
+        self.lines.flush()
+        self._compressing.finish()
         self._context.__exit__(None, None, None)
         return FileInfo(records=self.records, bytes=self.raw.size, sha256=self.raw.digest.hexdigest())
 
     def abort(self) -> None:
+        self._compressing.stop()
         error = RuntimeError("part aborted")
         with suppress(RuntimeError):
             self._context.__exit__(RuntimeError, error, None)
@@ -117,8 +176,11 @@ class SnapshotWriter:
 
     # RecordSink -----------------------------------------------------------------------------------------
     def resource(self, record: Resource) -> None:
-        self._counts[record.resource_type] += 1
-        self._write("resources", record.to_line())
+        self.resource_line(record.resource_type, record.to_line())
+
+    def resource_line(self, resource_type: str, line: bytes) -> None:
+        self._counts[resource_type] += 1
+        self._write("resources", line)
 
     def entitlement(self, record: Entitlement) -> None:
         self._write("entitlements", record.to_line())

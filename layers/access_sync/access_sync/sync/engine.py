@@ -87,6 +87,10 @@ class _ProgressSink:
         self.inner.resource(record)
         self._tick("resources")
 
+    def resource_line(self, resource_type: str, line: bytes) -> None:
+        self.inner.resource_line(resource_type, line)
+        self._tick("resources")
+
     def entitlement(self, record: Any) -> None:
         self.inner.entitlement(record)
         self._tick("entitlements")

@@ -1,12 +1,13 @@
-"""Gusto's REST API: bearer tokens from the TokenManager, a pinned `X-Gusto-API-Version`, `page`/`per` paging
-until `X-Total-Pages`, a client-side limit under Gusto's 200 requests per rolling minute, and Gusto's
-`{"errors": [...]}` bodies turned into one sentence.
+"""Gusto's REST API: bearer tokens from the TokenManager, a pinned `X-Gusto-API-Version`, numbered pages
+(`page`/`per`) that each name the last one (`X-Total-Pages`), a client-side limit under Gusto's 200 requests
+per rolling minute, and Gusto's `{"errors": [...]}` bodies turned into one sentence.
 
 Knows paths, paging and error shapes; nothing about resources or grants.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from access_sync.connectors.gusto.tokens import TokenManager
 from access_sync.errors import AccessSyncError, ConfigurationError, CredentialsError, UpstreamError
 from access_sync.http.client import ApiClient
 from access_sync.http.limits import RateWindow
-from access_sync.sync.pages import Page
+from access_sync.sync.numbered import NumberedPage, is_last
 
 API_VERSION = "2025-06-15"
 PER_PAGE = 100  # Gusto documents no maximum; 100 is what its examples and PostHog's connector use
@@ -94,6 +95,20 @@ def _page_url(path: str, page: int) -> str:
     return f"{path}?page={page}&per={PER_PAGE}"
 
 
+def _count(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def last_page(headers: httpx.Headers) -> int | None:
+    """`X-Total-Pages`, raised when `X-Total-Count` says more records exist than that many pages hold."""
+    pages = _count(headers, "X-Total-Pages")
+    records, per = _count(headers, "X-Total-Count"), _count(headers, "X-Per-Page")
+    if pages is not None and records is not None and per:
+        return max(pages, math.ceil(records / per))
+    return pages
+
+
 class GustoClient:
     def __init__(
         self,
@@ -149,23 +164,31 @@ class GustoClient:
     def admins_url(self, company_uuid: str) -> str:
         return _page_url(f"v1/companies/{company_uuid}/admins", 1)
 
-    def page(self, url: str) -> Page:
-        """One page of a list and the next page's URL: None after `X-Total-Pages`, or after a short page."""
+    def page_number(self, url: str) -> int:
+        return int(httpx.URL(url).params.get("page") or 1)
+
+    def page_url(self, url: str, number: int) -> str:
+        return _page_url(url.partition("?")[0], number)
+
+    def numbered_page(self, url: str) -> NumberedPage:
+        """One page of a list, with the last page number its headers name (None when they name none)."""
         response = self.api.send("GET", url)
         items = self.api.json(response)
         if not isinstance(items, list):
             raise UpstreamError(f"Gusto answered {response.request.url.path} with something other than a list.")
-        path, _, _ = url.partition("?")
-        current = int(httpx.URL(url).params.get("page") or 1)
-        total = response.headers.get("X-Total-Pages", "")
-        more = current < int(total) if total.isdigit() else len(items) >= PER_PAGE
-        return items, _page_url(path, current + 1) if more else None
+        # A page holds `per` items, or fewer when Gusto caps `per` lower and says so.
+        per = min(PER_PAGE, _count(response.headers, "X-Per-Page") or PER_PAGE)
+        return NumberedPage(items, last_page(response.headers), full=len(items) >= per)
 
     def all_pages(self, url: str) -> Iterator[dict[str, Any]]:
-        next_url: str | None = url
-        while next_url:
-            items, next_url = self.page(next_url)
-            yield from items
+        """Every item of a list, one page after another (for the few reads outside a sync)."""
+        number = self.page_number(url)
+        while True:
+            page = self.numbered_page(self.page_url(url, number))
+            yield from page.items
+            if is_last(number, page):
+                return
+            number += 1
 
     def get_employee(self, employee_uuid: str) -> dict[str, Any] | None:
         return self._json_or_none(f"v1/employees/{employee_uuid}")

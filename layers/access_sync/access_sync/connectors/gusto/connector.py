@@ -73,7 +73,7 @@ GUSTO = ConnectorSpec(
         base_url_env="GUSTO_BASE_URL",
         missing_credentials="Gusto credentials are missing: pass --credentials FILE or --secret-id ID.",
     ),
-    syncer=lambda c: GustoSyncer(gusto_client(c)),
+    syncer=lambda c: GustoSyncer(gusto_client(c), c.concurrency),
     provisioner=lambda c: GustoProvisioner(gusto_client(c)),
     check=checked_with(gusto_client, check_gusto),
     grant_end_refused=(

@@ -17,26 +17,37 @@ Matching: an admin's email is compared, ignoring letter case and surrounding spa
 contractors, and the first match in Gusto's order wins, so the result does not depend on which list
 arrives first.
 
-Memory stays bounded: the admins (a handful) are fetched first and kept in `ctx.state`; employees and
-contractors stream through as two concurrent page chains (sync/pages.py). An employee matched by `email` is
-written as soon as it is seen; any other match waits in the admin table until no better one can come; the
-unmatched admins become `user` resources at the end. `GustoSyncState` holds the company, the sync's date,
-the admin table and each list's next page, so a resumed sync requests nothing twice.
+Memory stays bounded: the admins (a handful) come first and are kept in `ctx.state`; employees, then
+contractors, stream through. Each list's first page goes out at once, together with the company, and
+names how many pages the list has, so every further page is requested at once too (sync/numbered.py);
+pages are still written in order, the admins' before anyone's. An employee matched by `email` is
+written as soon as it is seen; any other match waits in the admin table until no better one can come;
+the unmatched admins become `user` resources at the end. `GustoSyncState` holds the company, the sync's
+date, the admin table and the next page of each list, so a resumed sync requests nothing twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
 from access_sync.connectors.gusto.client import GustoClient
 from access_sync.models import ids
-from access_sync.models.snapshot import Entitlement, Grant, Resource, ResourceRef, ResourceType, UserTrait
+from access_sync.models.snapshot import (
+    Entitlement,
+    Grant,
+    Resource,
+    ResourceRef,
+    ResourceType,
+    UserTrait,
+    resource_line,
+)
 from access_sync.sync.connector import ClientSyncer, SyncContext
-from access_sync.sync.pages import run_chains
+from access_sync.sync.numbered import run_numbered
 
 RESOURCE_TYPES = [
     ResourceType(id="company", display_name="Company"),
@@ -46,6 +57,7 @@ RESOURCE_TYPES = [
 ]
 ADMIN_SLUG = "admin"
 COMPANY: Final = "company"
+ADMINS: Final = "admin"
 EMPLOYEES: Final = "employee"
 CONTRACTORS: Final = "contractor"
 PersonType = Literal["employee", "contractor"]
@@ -76,8 +88,8 @@ class AdminEntry(BaseModel):
 class GustoSyncState(BaseModel):
     company: str | None = None
     sync_date: str | None = None  # the UTC date terminations are judged on, fixed when the sync starts
-    admins: list[AdminEntry] | None = None
-    cursors: dict[str, str] = Field(default_factory=dict)
+    admins: list[AdminEntry] | None = None  # complete once the admins' list is gone from `cursors`
+    cursors: dict[str, str] = Field(default_factory=dict)  # list → URL of its next page, in writing order
 
 
 def _name(*parts: Any) -> str:
@@ -129,20 +141,20 @@ def termination(employee: dict[str, Any], today: date) -> tuple[bool, str | None
     return counted[-1] <= today.isoformat(), counted[-1]
 
 
-def employee_resource(employee: dict[str, Any], company: ResourceRef, today: date) -> Resource:
+# People are written as lines without building models (`resource_line`): a company has tens of thousands.
+
+
+def employee_line(employee: dict[str, Any], company: ResourceRef, today: date) -> bytes:
     left, ends = termination(employee, today)
     first_name = employee.get("preferred_first_name") or employee.get("first_name")
-    return Resource(
-        resource_type=EMPLOYEES,
-        id=str(employee["uuid"]),
-        display_name=_name(first_name, employee.get("last_name")) or str(employee["uuid"]),
-        parent=company,
-        status="disabled" if left else "enabled",
-        user=UserTrait(
-            email=employee.get("work_email") or employee.get("email"),
-            login=employee.get("email") or employee.get("work_email"),
-        ),
-        profile={
+    return resource_line(
+        EMPLOYEES,
+        str(employee["uuid"]),
+        _name(first_name, employee.get("last_name")) or str(employee["uuid"]),
+        company,
+        "disabled" if left else "enabled",
+        (employee.get("work_email") or employee.get("email"), employee.get("email") or employee.get("work_email")),
+        {
             "first_name": employee.get("first_name"),
             "last_name": employee.get("last_name"),
             "email": employee.get("email"),
@@ -160,21 +172,21 @@ def employee_resource(employee: dict[str, Any], company: ResourceRef, today: dat
     )
 
 
-def contractor_resource(contractor: dict[str, Any], company: ResourceRef) -> Resource:
+def contractor_line(contractor: dict[str, Any], company: ResourceRef) -> bytes:
     business = contractor.get("type") == "Business"
     person = _name(contractor.get("first_name"), contractor.get("last_name"))
     name = contractor.get("business_name") if business else person
     email = contractor.get("email")
-    return Resource(
-        resource_type=CONTRACTORS,
-        id=str(contractor["uuid"]),
-        display_name=str(name or contractor["uuid"]),
-        parent=company,
-        status="disabled" if contractor.get("is_active") is False else "enabled",
+    return resource_line(
+        CONTRACTORS,
+        str(contractor["uuid"]),
+        str(name or contractor["uuid"]),
+        company,
+        "disabled" if contractor.get("is_active") is False else "enabled",
         # A business contractor usually has no address: its handle is then its Gusto uuid, which never changes
         # (its business name may).
-        user=UserTrait(email=email, login=email or str(contractor["uuid"])),
-        profile={
+        (email, email or str(contractor["uuid"])),
+        {
             "type": contractor.get("type"),
             "first_name": contractor.get("first_name"),
             "last_name": contractor.get("last_name"),
@@ -229,56 +241,73 @@ class _AdminTable:
         return claimed
 
 
+class _People:
+    """Writes each page of a list: admins go into the sync state, people become records (and grants)."""
+
+    def __init__(self, ctx: SyncContext[Any], company: ResourceRef, admins: list[AdminEntry], today: date) -> None:
+        self.sink, self.company, self.admins, self.today = ctx.sink, company, admins, today
+        self.entitlement = ids.entitlement_id(company.resource_type, company.id, ADMIN_SLUG)
+        self._table: _AdminTable | None = None
+
+    def table(self) -> _AdminTable:
+        """The admins by address; built once the admins' list is complete (it comes before the others)."""
+        if self._table is None:
+            self._table = _AdminTable(self.admins)
+        return self._table
+
+    def handle(self, kind: str, items: list[dict[str, Any]]) -> None:
+        if kind == ADMINS:
+            self.admins.extend(AdminEntry.of(admin) for admin in items)
+            return
+        table = self.table()
+        for item in items:
+            if kind == EMPLOYEES:
+                self.sink.resource_line(EMPLOYEES, employee_line(item, self.company, self.today))
+                if table.claim(EMPLOYEES, item):
+                    self.sink.grant_to(self.entitlement, EMPLOYEES, str(item["uuid"]))
+            else:
+                self.sink.resource_line(CONTRACTORS, contractor_line(item, self.company))
+                table.claim(CONTRACTORS, item)
+
+
 class GustoSyncer(ClientSyncer[GustoClient]):
     name = "gusto"
     resource_types = RESOURCE_TYPES
     state_model = GustoSyncState
 
     def __init__(
-        self, client: GustoClient, concurrency: int = 2, today: Callable[[], date] = lambda: datetime.now(UTC).date()
+        self, client: GustoClient, concurrency: int = 16, today: Callable[[], date] = lambda: datetime.now(UTC).date()
     ) -> None:
         super().__init__(client, concurrency)
         self.today = today
 
     def sync(self, ctx: SyncContext[GustoSyncState]) -> bool:
         state = ctx.state
+        opening: Callable[[], None] | None = None
         if state.company is None:
-            state.company = self._sync_company(ctx)
-            if ctx.deadline.should_stop():
-                return False
+            state.company = company_uuid = self.client.company_uuid()
+            opening = partial(self._write_company, ctx, company_uuid)  # while the first pages load
         company = ResourceRef(resource_type=COMPANY, id=state.company)
         state.sync_date = state.sync_date or self.today().isoformat()
-        sync_date = date.fromisoformat(state.sync_date)
-        entitlement = ids.entitlement_id(company.resource_type, company.id, ADMIN_SLUG)
         if state.admins is None:
-            state.admins = [AdminEntry.of(admin) for admin in self.client.all_pages(self.client.admins_url(company.id))]
+            state.admins = []
             state.cursors = {
+                ADMINS: self.client.admins_url(company.id),
                 EMPLOYEES: self.client.employees_url(company.id),
                 CONTRACTORS: self.client.contractors_url(company.id),
             }
-        table = _AdminTable(state.admins)
-
-        def handle(kind: str, items: list[dict[str, Any]]) -> None:
-            for item in items:
-                if kind == EMPLOYEES:
-                    employee = employee_resource(item, company, sync_date)
-                    ctx.sink.resource(employee)
-                    if table.claim(EMPLOYEES, item):
-                        ctx.sink.grant(Grant.of(entitlement, employee.ref))
-                else:
-                    ctx.sink.resource(contractor_resource(item, company))
-                    table.claim(CONTRACTORS, item)
-
-        if not run_chains(self.client.page, state.cursors, handle, ctx.deadline, self.concurrency):
+        people = _People(ctx, company, state.admins, date.fromisoformat(state.sync_date))
+        if not run_numbered(
+            self.client, state.cursors, people.handle, ctx.deadline, self.concurrency, leading=ADMINS, opening=opening
+        ):
             return False
-        self._finish_admins(ctx, table, company, entitlement)
+        self._finish_admins(ctx, people.table(), company, people.entitlement)
         return True
 
-    def _sync_company(self, ctx: SyncContext[GustoSyncState]) -> str:
-        company = company_resource(self.client.company(self.client.company_uuid()))
+    def _write_company(self, ctx: SyncContext[GustoSyncState], company_uuid: str) -> None:
+        company = company_resource(self.client.company(company_uuid))
         ctx.sink.resource(company)
         ctx.sink.entitlement(admin_entitlement(company))
-        return company.id
 
     @staticmethod
     def _finish_admins(
