@@ -39,11 +39,12 @@ GUSTO_OWN_RATIO, GUSTO_WINDOWED_RATIO = 2.0, 1.1
 GUSTO_TARGET = GustoCompany(employees=10_000, contractors=500, admins=25)
 GUSTO_WINDOWED = GustoCompany(employees=30_000, contractors=1_000, admins=50)  # over 200 requests: two windows
 
+GUSTO_TARGET_RUNS = 3  # the own time of a run this short moves by a tenth of a second: the median is judged
 FULL: tuple[Org, ...] = (
     GuruOrg(1_000, 20, 6_000),
     GuruOrg(10_000, 200, 60_000),
     GustoCompany(employees=100, contractors=10, admins=5),
-    GUSTO_TARGET,
+    *(GUSTO_TARGET,) * GUSTO_TARGET_RUNS,
     GUSTO_WINDOWED,
 )
 QUICK: tuple[Org, ...] = (
@@ -278,26 +279,29 @@ def guru_targets(guru: GuruTargetRuns) -> list[Target]:
 
 def gusto_targets(rows: Sequence[SyncRow]) -> list[Target]:
     targets = []
-    for row in rows:
-        if row.connector != "gusto" or row.size not in (_size(GUSTO_TARGET), _size(GUSTO_WINDOWED)):
-            continue
-        requests = f"{_num(row.requests, ',')}/{row.floor.requests:,} requests"
-        if row.size == _size(GUSTO_TARGET):
-            own = row.own if row.own is not None else float("inf")
-            targets.append(
-                Target(
-                    f"Gusto {row.size}, the sync's own time (manifest completed_at - started_at)",
-                    f"{own:.2f} s = {own / row.bound:.2f} x {row.bound:.2f} s bound; {requests}",
-                    f"<= {GUSTO_OWN_RATIO} x bound; minimum requests",
-                    row.correct and own <= GUSTO_OWN_RATIO * row.bound,
-                )
+    mid = [row for row in rows if row.connector == "gusto" and row.size == _size(GUSTO_TARGET)]
+    if mid:
+        owns = sorted(row.own if row.own is not None else float("inf") for row in mid)
+        own = owns[len(owns) // 2]
+        row = mid[0]
+        targets.append(
+            Target(
+                f"Gusto {row.size}, the sync's own time (manifest completed_at - started_at), median of {len(mid)}",
+                f"{own:.2f} s = {own / row.bound:.2f} x {row.bound:.2f} s bound; "
+                f"{_num(row.requests, ',')}/{row.floor.requests:,} requests",
+                f"<= {GUSTO_OWN_RATIO} x bound; minimum requests",
+                all(run.correct for run in mid) and own <= GUSTO_OWN_RATIO * row.bound,
+                "own times " + " / ".join(f"{value:.2f}" for value in owns) + " s",
             )
-        else:
+        )
+    for row in rows:
+        if row.connector == "gusto" and row.size == _size(GUSTO_WINDOWED):
             wall = row.wall if row.wall is not None else float("inf")
             targets.append(
                 Target(
                     f"Gusto {row.size}, two rate-limit windows",
-                    f"{wall:.1f} s = {wall / row.bound:.2f} x {row.bound:.1f} s bound; {requests}",
+                    f"{wall:.1f} s = {wall / row.bound:.2f} x {row.bound:.1f} s bound; "
+                    f"{_num(row.requests, ',')}/{row.floor.requests:,} requests",
                     f"<= {GUSTO_WINDOWED_RATIO} x bound; no 429 (requests = minimum)",
                     row.correct and wall <= GUSTO_WINDOWED_RATIO * row.bound,
                 )
