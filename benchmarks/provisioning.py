@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import statistics
 import sys
@@ -24,6 +25,7 @@ from typing import Any
 
 import psutil
 
+from access_sync.observability import logger
 from access_sync.stores.aws_clients import forget_aws_clients
 from access_sync.wiring import provisioning_lambda
 from access_sync_dev.local_aws import LocalStack, environment, local_aws
@@ -113,6 +115,7 @@ def _delay_every_aws_call(seconds: float) -> None:
 
 
 def measure(aws_latency: float = 0.0) -> Walls:
+    logger.setLevel(logging.WARNING)  # a line per request would bury the table
     guru = GuruSimulator(latency=LATENCY)
     with local_aws(own_process=True) as stack, guru.serve() as root:
         moto = psutil.Process().children()[-1]

@@ -10,7 +10,7 @@ import httpx
 
 from .faults import DropConnection, Faults
 from .responses import json_response
-from .serving import in_process_transport, serve_on_loopback
+from .serving import RECEIVED_AT, in_process_transport, serve_on_loopback
 
 __all__ = ["DropConnection", "Faults", "Simulator", "json_response"]
 
@@ -52,7 +52,7 @@ class Simulator:
                 self._in_flight[path] -= 1
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
-        started = time.monotonic()
+        started = float(request.extensions.get(RECEIVED_AT, time.monotonic()))
         fault = self.faults.next_fault()
         if fault == "drop":
             self._wait_out_latency(started)

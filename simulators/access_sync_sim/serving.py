@@ -6,6 +6,7 @@ Either way every request goes to one `handle` function; a `DropConnection` it ra
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ import httpx
 from .faults import DropConnection
 
 Handle = Callable[[httpx.Request], httpx.Response]
+RECEIVED_AT = "received_at"  # request extension: time.monotonic() when the request line arrived
 
 
 def in_process_transport(handle: Handle) -> httpx.BaseTransport:
@@ -65,6 +67,12 @@ def _make_handler(handle: Handle) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             """Keeps the server quiet; tests and the demo print what matters."""
 
+        def parse_request(self) -> bool:
+            # The request line has just arrived: reading the headers and the body counts toward the latency, as a
+            # real service's parsing does.
+            self.received_at = time.monotonic()
+            return super().parse_request()
+
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -73,6 +81,7 @@ def _make_handler(handle: Handle) -> type[BaseHTTPRequestHandler]:
                 f"{cast(_LoopbackServer, self.server).root_url}{self.path}",
                 headers=list(self.headers.items()),
                 content=body,
+                extensions={RECEIVED_AT: self.received_at},
             )
             try:
                 response = handle(request)
