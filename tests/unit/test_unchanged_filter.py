@@ -76,6 +76,20 @@ def _filtered(
         unchanged.close()
 
 
+def _observe_the_rest(unchanged: UnchangedFilter, new: dict[str, list[bytes]], seen: dict[str, int]) -> None:
+    """Once the baseline is loaded, the sync writes each kind's lines after the first `seen`."""
+    unchanged._builder.join()
+    for kind in RECORD_KINDS:
+        for line in new[kind][seen[kind] :]:
+            unchanged.observe(kind, line + b"\n")
+
+
+def _changes_found(unchanged: UnchangedFilter, new: dict[str, list[bytes]]) -> list[bytes]:
+    candidates = unchanged.candidates(_source(new))
+    assert candidates is not None
+    return _changes(*candidates)
+
+
 def test_the_changes_equal_those_of_a_diff_of_every_record() -> None:
     for seed in range(25):
         old, new = _sides(seed)
@@ -102,13 +116,8 @@ def test_lines_written_before_the_baseline_was_loaded_are_looked_up_at_the_end()
             for line in new[kind][:half]:  # the table is not ready: counted, not looked up
                 unchanged.observe(kind, line + b"\n")
         release.set()
-        unchanged._builder.join()
-        for kind in RECORD_KINDS:
-            for line in new[kind][len(new[kind]) // 2 :]:
-                unchanged.observe(kind, line + b"\n")
-        candidates = unchanged.candidates(_source(new))
-        assert candidates is not None
-        assert _changes(*candidates) == _changes(_source(old), _source(new))
+        _observe_the_rest(unchanged, new, {kind: len(lines) // 2 for kind, lines in new.items()})
+        assert _changes_found(unchanged, new) == _changes(_source(old), _source(new))
     finally:
         unchanged.close()
 
@@ -118,13 +127,8 @@ def test_records_written_by_earlier_invocations_are_looked_up_at_the_end() -> No
     earlier = {kind: len(lines) // 3 for kind, lines in new.items()}
     unchanged = UnchangedFilter(_source(old), _counts(old), earlier)
     try:
-        unchanged._builder.join()
-        for kind in RECORD_KINDS:
-            for line in new[kind][earlier[kind] :]:
-                unchanged.observe(kind, line + b"\n")
-        candidates = unchanged.candidates(_source(new))
-        assert candidates is not None
-        assert _changes(*candidates) == _changes(_source(old), _source(new))
+        _observe_the_rest(unchanged, new, earlier)
+        assert _changes_found(unchanged, new) == _changes(_source(old), _source(new))
     finally:
         unchanged.close()
 
