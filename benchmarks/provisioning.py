@@ -12,6 +12,7 @@ independent requests are timed; the row compares the medians. Every request must
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +70,8 @@ def _grants(guru: GuruSimulator) -> Iterator[dict[str, Any]]:
 def _timed_batch(handler: Any, records: list[dict[str, Any]]) -> float:
     """The handler's wall time for one batch of `records`, none of which may be sent back to the queue."""
     started = time.perf_counter()
-    response = handler({"Records": records}, LocalLambdaContext())
+    with redirect_stdout(io.StringIO()):  # the handler's metrics, a line per batch, would bury the table
+        response = handler({"Records": records}, LocalLambdaContext())
     wall = time.perf_counter() - started
     if response != {"batchItemFailures": []}:
         raise RuntimeError(f"the benchmark's batch was not carried out in full: {response}")
