@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from access_sync.cli.output import print_csv, print_json, require_output
 from access_sync.errors import ConfigurationError
 from access_sync.http.rehearsal import RehearsalTransport
-from access_sync.models.provisioning import Rehearsal
+from access_sync.models.provisioning import RESULTS_PREFIX, Rehearsal
 from access_sync.provisioning.provisioner import Provisioner
-from access_sync.provisioning.recorder import RESULTS_PREFIX, OutcomeRecorder
+from access_sync.provisioning.recorder import OutcomeRecorder
 from access_sync.provisioning.rehearsal import rehearse
 from access_sync.provisioning.service import ProvisioningService, Recorded
 from access_sync.stores.blob import BlobStore

@@ -234,7 +234,19 @@ class ProvisioningOutcome(BaseModel):
 
     @property
     def file_name(self) -> str:
-        return f"{self.request_id}.json"
+        return outcome_file_name(self.request_id)
+
+
+RESULTS_PREFIX = "provisioning/results"  # every outcome file lives under it (docs/provisioning.md)
+
+
+def outcome_file_name(request_id: str) -> str:
+    return f"{request_id}.json"
+
+
+def outcome_key(file_name: str) -> str:
+    """Where an outcome file of that name is filed, relative to DEST."""
+    return f"{RESULTS_PREFIX}/{file_name}"
 
 
 class Rehearsal(BaseModel):

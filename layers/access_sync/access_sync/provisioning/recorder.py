@@ -13,11 +13,10 @@ from typing import Any, Protocol
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from access_sync.errors import TransientError
-from access_sync.models.provisioning import ProvisioningOutcome
+from access_sync.models.provisioning import ProvisioningOutcome, outcome_key
 from access_sync.observability import MetricUnit, metrics
 from access_sync.stores.blob import BlobStore
 
-RESULTS_PREFIX = "provisioning/results"
 _METRIC = {
     "succeeded": "ProvisioningSucceeded",
     "already_done": "ProvisioningAlreadyDone",
@@ -38,7 +37,7 @@ class OutcomeRecorder:
         self.attempts = attempts
 
     def key(self, file_name: str) -> str:
-        return f"{RESULTS_PREFIX}/{file_name}"
+        return outcome_key(file_name)
 
     def read(self, file_name: str) -> ProvisioningOutcome | None:
         raw = self.store.get_bytes(self.key(file_name))

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from access_sync.models.provisioning import ProvisioningOutcome
+from access_sync.models.provisioning import ProvisioningOutcome, outcome_file_name, outcome_key
 from access_sync.review.campaigns import (
     DECISION_CODES,
     DECISION_NAMES,
@@ -36,7 +36,7 @@ from access_sync.review.campaigns import (
 )
 from access_sync.review.decisions import verify_items
 from access_sync.review.items import Item, read_items
-from access_sync.review.layout import item_id, items_key, outcome_key, request_id
+from access_sync.review.layout import item_id, items_key, request_id
 from access_sync.review.records import Application, Campaign, SnapshotUsed
 from access_sync.review.start import snapshot_used
 from access_sync.snapshot.layout import iso_now
@@ -231,7 +231,7 @@ def _manual_task(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _outcome(store: BlobStore, campaign_id: str, item: str) -> Outcome | None:
-    raw = store.get_bytes(outcome_key(request_id(campaign_id, item)))
+    raw = store.get_bytes(outcome_key(outcome_file_name(request_id(campaign_id, item))))
     if raw is None:
         return None
     try:

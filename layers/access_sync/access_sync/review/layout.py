@@ -7,7 +7,6 @@ import hashlib
 REVIEWS_PREFIX = "reviews"
 PRIVILEGED_CONFIG = "config/privileged.json"
 FINDINGS_LATEST = "findings/latest.json"
-RESULTS_PREFIX = "provisioning/results"
 
 
 def campaign_folder(campaign_id: str) -> str:
@@ -54,7 +53,3 @@ def item_id(grant_id: str) -> str:
 def request_id(campaign_id: str, item: str) -> str:
     """The provisioning request id of a revoke decision: one per campaign and item, so a repeat changes nothing."""
     return f"review:{campaign_id}:{item}"
-
-
-def outcome_key(request: str) -> str:
-    return f"{RESULTS_PREFIX}/{request}.json"
