@@ -26,7 +26,6 @@ from benchmarks.measure import latest_snapshot, run_measured
 from benchmarks.simserver import GuruOrg, GustoCompany, Org, Served, SimulatorProcess, simulator_process
 from benchmarks.targets import Target
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 LATENCY = 0.020  # seconds per request, a realistic round trip to a SaaS API
 CONCURRENCY = 16  # requests in flight, the CLI's default
 SYNC_TIMEOUT = 900.0  # Lambda's limit; a sync that needs longer has failed the point of the exercise

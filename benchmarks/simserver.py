@@ -3,8 +3,8 @@
 The parent starts `serve` through multiprocessing and talks to it over a pipe: the simulator process builds
 the organisation, starts listening on a loopback port, sends back what it serves (`Served`), and then answers
 the parent's requests: `churn` changes the Guru team the way a few days change a real one (people leave and
-join, memberships come and go) and answers with what is served now; `done` ends it, answered with the
-requests it received and the CPU time it used.
+join, memberships come and go) and answers with what is served now; `count` answers with the requests
+answered so far; `done` ends it, answered with the CPU time it used.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class Served:
 
 @dataclass(frozen=True)
 class Answered:
-    requests: int
     cpu_seconds: float  # CPU time the simulator process spent serving
 
 
@@ -111,7 +110,7 @@ def serve(org: Org, latency: float, pipe: Connection) -> None:
                 pipe.send(served)
             else:  # "count"
                 pipe.send(simulator.requests)
-        pipe.send(Answered(simulator.requests, time.process_time() - setup))
+        pipe.send(Answered(time.process_time() - setup))
 
 
 class SimulatorProcess:

@@ -107,14 +107,12 @@ class _Spill:
     def __init__(self, folder: Path, kind: str) -> None:
         self.path = folder / f"{kind}.gz"
         self._out: io.BufferedWriter | None = None
-        self.lines = 0
 
     def write(self, line: bytes) -> None:
         if self._out is None:
-            # Closed in `read`, or with the temporary folder when the sync ends first.
+            # Closed in `read`, or by `close` when the sync ends first.
             self._out = io.BufferedWriter(gzip.open(self.path, "wb", compresslevel=1), 256 * 1024)  # noqa: SIM115
         self._out.write(line + b"\n")
-        self.lines += 1
 
     def close(self) -> None:
         if self._out is not None:

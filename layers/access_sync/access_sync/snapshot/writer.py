@@ -164,12 +164,11 @@ class SnapshotWriter:
         folder: str,
         segments: str,
         state: WriterState | None = None,
-        observe: LineObserver | None = None,
     ) -> None:
         self.store = store
         self.folder = folder
         self.segments = segments
-        self.observe = observe
+        self.observe: LineObserver | None = None  # set by the sync engine, see snapshot/unchanged.py
         self.state = state or WriterState()
         self._open: dict[str, PartWriter] = {}
         self._counts: Counter[str] = Counter(self.state.resource_counts)
