@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
-from access_sync.connectors.guru.client import GuruClient, next_page_url
-from access_sync.errors import CredentialsError
+from access_sync.connectors.guru.client import GuruClient, ListPage, next_page_url
+from access_sync.errors import CredentialsError, UpstreamError
 from access_sync.models.secrets import GuruCredentials
+from access_sync_sim.guru import GuruSimulator
 
 CREDS = GuruCredentials(user_email="admin@example.com", api_token="tok-secret-123")
 
@@ -93,3 +96,50 @@ def test_credentials_travel_as_basic_auth() -> None:
 
     GuruClient(CREDS, "https://api.getguru.com/api/v1", transport=httpx.MockTransport(answer)).page("members")
     assert seen[0].headers["Authorization"] == httpx.BasicAuth("admin@example.com", "tok-secret-123")._auth_header
+
+
+def test_pages_read_after_the_next_request_went_out_still_hold_their_own_members() -> None:
+    """Over real HTTP: each page's next request is sent before its body is read, as a sync does."""
+    sim = GuruSimulator(members=120, groups=2)
+    with sim.serve() as root:
+        admin = GuruCredentials(user_email=sim.ADMIN_EMAIL, api_token=sim.ADMIN_TOKEN)
+        client = GuruClient(admin, f"{root}/api/v1")
+        unread: list[ListPage] = []
+        url: str | None = "members"
+        while url:
+            page, url = client.unread_page(url)
+            unread.append(page)
+        members = [member["id"] for page in reversed(unread) for member in reversed(page.items())]
+        client.close()
+    assert len(unread) == 3
+    assert sorted(members) == sorted(sim.member_email(i) for i in range(120))
+
+
+class CutOff(httpx.SyncByteStream):
+    """A body that ends in the middle, as when a connection drops after the headers."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'[{"id": "a@x'
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+def test_a_page_whose_body_is_cut_off_after_its_headers_is_fetched_again() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        headers = {"Link": '<https://api.getguru.com/api/v1/members?token=2>; rel="next-page"'}
+        if len(seen) == 1:
+            return httpx.Response(200, headers=headers, stream=CutOff())
+        return httpx.Response(200, headers=headers, json=[{"id": "a@x.com"}])
+
+    client = GuruClient(CREDS, "https://api.getguru.com/api/v1", transport=httpx.MockTransport(answer))
+    page, url = client.unread_page("members")
+    assert url == "https://api.getguru.com/api/v1/members?token=2"
+    assert page.items() == [{"id": "a@x.com"}]
+    assert seen == ["https://api.getguru.com/api/v1/members"] * 2
+
+
+def test_an_error_answer_to_an_unread_page_still_says_what_guru_said() -> None:
+    with pytest.raises(UpstreamError, match="Guru answered 400 to GET /api/v1/members: token expired"):
+        client_answering(httpx.Response(400, json={"message": "token expired"})).unread_page("members")

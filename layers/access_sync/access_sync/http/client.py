@@ -22,7 +22,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -199,23 +198,19 @@ class ApiClient:
         for client in clients:
             client.close()
 
-    @contextmanager
-    def _client(self) -> Iterator[httpx.Client]:
+    def _checkout(self) -> httpx.Client:
         """A client of its own for one request, kept alive for the next. One pool shared by every thread costs more
         CPU than the requests: httpcore looks at every connection for every queued request, under one lock; a
         client used by one request at a time holds the one connection it keeps alive."""
         try:
-            client = self._idle.get_nowait()
+            return self._idle.get_nowait()
         except queue.Empty:
             with self._lock:
                 if self._tls is None and self._client_options["transport"] is None:
                     self._tls = httpx.create_ssl_context()  # loading the CA certificates takes ~30 ms: once
                 client = httpx.Client(**self._client_options, verify=self._tls or True)
                 self._clients.append(client)
-        try:
-            yield client
-        finally:
-            self._idle.put(client)
+            return client
 
     def url(self, path_or_url: str) -> httpx.URL:
         """Resolves a path or a link from a response against the base URL, parsed once (httpx's URL parsing is
@@ -245,15 +240,21 @@ class ApiClient:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        unread: bool = False,
     ) -> httpx.Response:
-        """Sends with retries; returns responses whose status is in `ok`, raises a mapped error otherwise."""
+        """Sends with retries; returns responses whose status is in `ok`, raises a mapped error otherwise.
+
+        `unread`: an answer in `ok` comes back as soon as its headers have arrived, its body still on the
+        connection, so a paging caller can send the next request (named in the headers) first. The caller
+        reads it (`response.read()`, which may raise httpx.TransportError) or closes it.
+        """
         url = self.url(path_or_url)
         idempotent = method.upper() in IDEMPOTENT_METHODS
         started = time.monotonic()
 
         def attempt() -> httpx.Response:
             return self._attempt(
-                method, url, idempotent, params=params, json=json, data=data, headers=headers, auth=auth
+                method, url, idempotent, unread, params=params, json=json, data=data, headers=headers, auth=auth
             )
 
         retrying = Retrying(
@@ -276,6 +277,7 @@ class ApiClient:
                 f"({exc.reason} on {method} {url.path}); try again later."
             ) from None
         if response.status_code not in ok:
+            response.read()  # an unread error answer: the message is in its body
             raise self.error_mapper(response)
         return response
 
@@ -293,7 +295,7 @@ class ApiClient:
                 f"check that {self.base_url} is {self.service}'s API."
             ) from None
 
-    def _attempt(self, method: str, url: httpx.URL, idempotent: bool, **kwargs: Any) -> httpx.Response:
+    def _attempt(self, method: str, url: httpx.URL, idempotent: bool, unread: bool, **kwargs: Any) -> httpx.Response:
         if self.rate:
             self.rate.acquire(on_wait=self._rate_wait)
         if self.concurrency:
@@ -303,8 +305,7 @@ class ApiClient:
             with self._lock:
                 self.requests += 1
             try:
-                with self._client() as client:
-                    response = client.request(method, url, **{k: v for k, v in kwargs.items() if v is not None})
+                response = self._exchange(method, url, unread, {k: v for k, v in kwargs.items() if v is not None})
             except _NOT_SENT as exc:
                 if not self._reached and (cannot := unreachable(exc, url)):
                     raise cannot from None
@@ -327,6 +328,22 @@ class ApiClient:
         finally:
             if self.concurrency:
                 self.concurrency.release(throttled=throttled)
+
+    def _exchange(self, method: str, url: httpx.URL, unread: bool, options: dict[str, Any]) -> httpx.Response:
+        """One request on a client of its own; the client goes back to the free list once the body is read."""
+        client = self._checkout()
+        try:
+            response = client.send(client.build_request(method, url, **options), stream=True)
+        except BaseException:
+            self._idle.put(client)
+            raise
+        response.stream = _GivesBack(response.stream, lambda: self._idle.put(client))
+        if not unread:
+            try:
+                response.read()
+            finally:
+                response.close()
+        return response
 
     @staticmethod
     def _wait(state: RetryCallState) -> float:
@@ -364,6 +381,26 @@ class ApiClient:
         logger.info(notice, extra={"service": self.service})
         if self._on_wait:
             self._on_wait(notice)
+
+
+class _GivesBack(httpx.SyncByteStream):
+    """A response body that hands its client back once it has been read or closed."""
+
+    def __init__(self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, give_back: Callable[[], None]) -> None:
+        assert isinstance(stream, httpx.SyncByteStream)
+        self._stream, self._give_back = stream, give_back
+        self._given = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            if not self._given:
+                self._given = True
+                self._give_back()
 
 
 class _GaveUpOnHost(stop_base):

@@ -98,6 +98,31 @@ def _membership(response: httpx.Response) -> MembershipAnswer:
     return MembershipAnswer(Membership.FORBIDDEN if response.status_code == 403 else Membership.CHANGED)
 
 
+class ListPage:
+    """A page whose body may still be on the connection: reading and parsing it can wait until its records are
+    needed, while the next page's request (named in its headers) is already out."""
+
+    def __init__(self, api: ApiClient, response: httpx.Response | None) -> None:
+        self.api, self.response = api, response  # None: an empty page (204, or no body)
+
+    def items(self) -> list[dict[str, Any]]:
+        response = self.response
+        if response is None:
+            return []
+        try:
+            response.read()
+        except httpx.TransportError:
+            # The body was cut off after its headers: the same page again, in full (the chain has moved on).
+            response.close()
+            response = self.api.send("GET", str(response.request.url))
+        if not response.content:
+            return []
+        body = self.api.json(response)
+        if not isinstance(body, list):
+            raise UpstreamError(f"Guru answered {response.request.url.path} with something other than a list.")
+        return body
+
+
 class GuruClient:
     def __init__(
         self,
@@ -124,13 +149,17 @@ class GuruClient:
 
     def page(self, path_or_url: str) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a list endpoint and the next page's URL (None on the last page)."""
-        response = self.api.send("GET", path_or_url, ok=(200, 204))
-        if response.status_code == 204 or not response.content:
-            return [], None
-        body = self.api.json(response)
-        if not isinstance(body, list):
-            raise UpstreamError(f"Guru answered {response.request.url.path} with something other than a list.")
-        return body, next_page_url(response.headers.get("Link"))
+        answer, next_url = self.unread_page(path_or_url)
+        return answer.items(), next_url
+
+    def unread_page(self, path_or_url: str) -> tuple[ListPage, str | None]:
+        """One page, unread, and the next page's URL, known from the headers: the next request can go out before
+        this page's body has been read and parsed (about 1.5 ms for 50 members)."""
+        response = self.api.send("GET", path_or_url, ok=(200, 204), unread=True)
+        if response.status_code == 204 or response.headers.get("Content-Length") == "0":
+            response.close()
+            return ListPage(self.api, None), None
+        return ListPage(self.api, response), next_page_url(response.headers.get("Link"))
 
     def pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
         url: str | None = path
