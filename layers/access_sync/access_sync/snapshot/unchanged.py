@@ -2,11 +2,11 @@
 
 Between two syncs almost nothing changes: of 800,000 records, a handful. Sorting both snapshots to find that
 handful (snapshot/changes.py) costs several passes over every record at the very end of the sync. Instead,
-the baseline's records are loaded, while the sync starts fetching, into one table per record kind: the
-sorted 64-bit hashes of its whole lines (9 bytes a record with its mark: about 6 MB for 700,000 grants).
-Each line the sync writes is looked up as it is written: a line equal to a baseline line matches it and
-goes no further. Lines that match nothing are kept in a spill file, and once the sync has written
-everything, the baseline lines that nothing matched are read back. Those two small sets go through the exact diff.
+the baseline's records are loaded, while the sync starts fetching, into one table per record kind holding a
+64-bit hash of each whole line (9 bytes a record: about 10 MB for 700,000 grants). Each line the sync writes
+is looked up as it is written: a line equal to a baseline line matches it and goes no further. Lines that
+match nothing are kept in a spill file, and once the sync has written everything, the baseline lines that
+nothing matched are read back. Those two small sets go through the exact diff.
 
 Why the result equals the exact diff of everything: a matched pair is the same record, byte for byte, on
 both sides, which the exact diff reports as no change. Taking it out of both sides changes nothing else.
@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from itertools import islice
@@ -37,7 +36,7 @@ from access_sync.models.snapshot import RECORD_KINDS
 from access_sync.observability import logger
 
 LineSource = Callable[[str], Iterable[bytes]]  # record kind → its JSON lines, without newlines
-_CHUNK = 65_536  # lines hashed between two looks at whether the sync has stopped
+_MAX_LOAD = 0.7  # linear probing stays a few probes a lookup below this
 _UNMATCHED, _MATCHED, _TAKEN = 0, 1, 2
 
 
@@ -51,47 +50,54 @@ _line_hash: Callable[[bytes], int] = hash if sys.flags.hash_randomization else _
 
 
 class _LineTable:
-    """A multiset of line hashes: one sorted array, and a mark beside each hash.
+    """A multiset of line hashes: open addressing with linear probing in fixed-size arrays."""
 
-    Built at C speed (hashing, sorting) rather than slot by slot in Python: the builder runs while the sync
-    fetches, and every bytecode it runs is time the fetching threads wait for the interpreter lock; a Python
-    loop of inserts made Guru's /members pages twice as slow while it lasted.
-    """
-
-    def __init__(self, lines: Iterable[bytes], closing: threading.Event) -> None:
-        unsorted, rest = array("q"), iter(lines)
-        while not closing.is_set():  # set when the sync stopped early (a checkpoint): the table is not needed
-            hashed = len(unsorted)
-            unsorted.extend(map(_line_hash, islice(rest, _CHUNK)))
-            if len(unsorted) - hashed < _CHUNK:
-                break
-        self.hashes = array("q", sorted(unsorted))
-        del unsorted
-        self.marks = bytearray(len(self.hashes))
+    def __init__(self, records: int) -> None:
+        self._allocate(1 << max(4, int(records / _MAX_LOAD).bit_length()))
         self.matched = 0
 
-    @property
-    def records(self) -> int:
-        return len(self.hashes)
+    def _allocate(self, capacity: int) -> None:
+        self.mask = capacity - 1
+        self.hashes = array("q", bytes(8 * capacity))  # 0 marks an empty slot
+        self.marks = bytearray(capacity)
+        self.records = 0
 
     @staticmethod
     def hash(line: bytes) -> int:
-        return _line_hash(line)
+        return _line_hash(line) or 1
+
+    def add(self, line: bytes) -> None:
+        if self.records + 1 > _MAX_LOAD * len(self.marks):  # the manifest undercounted: never let it fill up
+            self._grow()
+        self._insert(self.hash(line))
+
+    def _insert(self, value: int) -> None:
+        slot = value & self.mask
+        while self.hashes[slot]:
+            slot = (slot + 1) & self.mask
+        self.hashes[slot] = value
+        self.records += 1
+
+    def _grow(self) -> None:
+        old = array("q", (value for value in self.hashes if value))
+        self._allocate(2 * len(self.marks))
+        for value in old:
+            self._insert(value)
 
     def unmatched(self) -> set[int]:
         """The hashes of the lines nothing has matched yet."""
-        return {value for value, mark in zip(self.hashes, self.marks, strict=True) if mark == _UNMATCHED}
+        return {value for value, mark in zip(self.hashes, self.marks, strict=True) if value and mark == _UNMATCHED}
 
     def take(self, line: bytes, mark: int, wanted: int) -> bool:
         """Marks one slot holding this line's hash and mark `wanted` as `mark`; False when there is none."""
         value = self.hash(line)
+        slot = value & self.mask
         hashes, marks = self.hashes, self.marks
-        slot = bisect_left(hashes, value)
-        while slot < len(hashes) and hashes[slot] == value:
-            if marks[slot] == wanted:
+        while found := hashes[slot]:
+            if found == value and marks[slot] == wanted:
                 marks[slot] = mark
                 return True
-            slot += 1
+            slot = (slot + 1) & self.mask
         return False
 
 
@@ -125,10 +131,10 @@ class _Spill:
 class UnchangedFilter:
     """Built on a thread of its own from the baseline; `observe` runs on the sync's writer thread."""
 
-    def __init__(self, baseline: LineSource, already_written: dict[str, int]) -> None:
+    def __init__(self, baseline: LineSource, counts: dict[str, int], already_written: dict[str, int]) -> None:
         self._files = ExitStack()
         self._folder = Path(self._files.enter_context(tempfile.TemporaryDirectory(prefix="access-sync-changes-")))
-        self._tables: dict[str, _LineTable] = {}
+        self._tables = {kind: _LineTable(counts.get(kind, 0)) for kind in RECORD_KINDS}
         self._ready = {kind: threading.Event() for kind in RECORD_KINDS}
         self._spills = {kind: _Spill(self._folder, kind) for kind in RECORD_KINDS}
         self._unobserved = {kind: already_written.get(kind, 0) for kind in RECORD_KINDS}
@@ -141,9 +147,11 @@ class UnchangedFilter:
     def _build(self) -> None:
         try:
             for kind in RECORD_KINDS:
-                self._tables[kind] = _LineTable(self._baseline(kind), self._closing)
-                if self._closing.is_set():
-                    return
+                table = self._tables[kind]
+                for line in self._baseline(kind):
+                    if self._closing.is_set():  # the sync stopped early (a checkpoint): the index is not needed
+                        return
+                    table.add(line)
                 self._ready[kind].set()
         except BaseException as exc:  # the exact diff of everything takes over; see `candidates`
             self._failed = exc

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from access_sync.models.snapshot import Counts, FileInfo, LatestPointer, Manifest, Source
+from access_sync.models.snapshot import RECORD_KINDS, Counts, FileInfo, LatestPointer, Manifest, Source
 from access_sync.models.sync_events import SyncEvent, SyncResult
 from access_sync.observability import logger
 from access_sync.snapshot.changes import LineSource, write_changes
@@ -204,7 +204,7 @@ def run_sync(
 
     base = _baseline_reader(store, baseline)
     # Set aside, as they are written, the records equal to the baseline's, so few go through the exact diff.
-    unchanged = UnchangedFilter(base.lines, writer.written()) if base else None
+    unchanged = UnchangedFilter(base.lines, _record_counts(base.manifest), writer.written()) if base else None
     writer.observe = unchanged.observe if unchanged else None
     try:
         ctx = SyncContext(sink=sink, deadline=deadline or Deadline.never(), state=state)
@@ -298,6 +298,10 @@ def _baseline_reader(store: BlobStore, baseline: LatestPointer | None) -> Snapsh
     except FileNotFoundError:
         logger.warning("the baseline snapshot is gone; recording no changes", extra={"baseline": baseline.sync_id})
         return None
+
+
+def _record_counts(manifest: Manifest) -> dict[str, int]:
+    return {kind: _records(manifest.files, kind) for kind in RECORD_KINDS}
 
 
 def _parts_reader(store: BlobStore, folder: str, files: dict[str, FileInfo]) -> LineSource:
