@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 from pydantic_core import to_json
 
@@ -17,8 +15,8 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
 
 
 def json_bytes(body: object) -> bytes:
-    """`body` encoded exactly as `json_response` encodes it (httpx's compact UTF-8 JSON)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """`body` encoded exactly as `json_response` encodes it (compact UTF-8 JSON)."""
+    return to_json(body)
 
 
 def json_list_response(status: int, items: list[bytes], headers: dict[str, str] | None = None) -> httpx.Response:

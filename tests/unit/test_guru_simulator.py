@@ -325,3 +325,15 @@ def test_impossible_teams_are_rejected() -> None:
         GuruSimulator(members=1)
     with pytest.raises(ValueError):
         GuruSimulator(members=10, groups=3, memberships=11)  # one fillable group of 10
+
+
+def test_prerendered_group_lists_are_the_same_bytes_as_lists_rendered_on_demand() -> None:
+    on_demand, prerendered = GuruSimulator(members=300, groups=6), GuruSimulator(members=300, groups=6)
+    prerendered.prerender()
+    for gid in on_demand.group_ids():
+        with client(on_demand) as plain, client(prerendered) as kept:
+            url: str | None = f"/groups/{gid}/members"
+            while url:
+                expected, served = plain.get(url), kept.get(url)
+                assert served.content == expected.content
+                url = next_page(expected)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ..responses import json_bytes
 from ..seeds import DEPARTMENTS, FIRST_NAMES, LAST_NAMES
 from .auth import ADMIN_EMAIL, AUTHOR_EMAIL, COLLECTION_ID, Principal
 
@@ -126,6 +127,7 @@ class GeneratedTeam:
         self.all_members_group_id = self.group_ids[ALL_MEMBERS]
         self._groups = [self._group_summary(g) for g in range(groups)]
         self._users: dict[int, Record] = {}
+        self._encoded_members: dict[tuple[int, int], tuple[str | None, Record, bytes]] = {}
 
         rng = random.Random(seed)
         # Each group's first members, ascending.
@@ -276,6 +278,17 @@ class GeneratedTeam:
             "managedByScim": False,
             "user": self.user(member),
         }
+
+    def group_member_json(self, group: int, member: int, joined: str | None) -> bytes:
+        """`group_member`, encoded, and kept: every sync lists a large team's 600,000 memberships again, and
+        rendering them was most of the CPU the simulator takes from the sync it serves on the same machine."""
+        user = self.user(member)
+        kept = self._encoded_members.get((group, member))
+        if kept is not None and kept[0] == joined and kept[1] is user:  # a changed user is a new record
+            return kept[2]
+        encoded = json_bytes(self.group_member(group, member, joined))
+        self._encoded_members[group, member] = (joined, user, encoded)
+        return encoded
 
     def _group_summary(self, group: int) -> Record:
         if group == ALL_MEMBERS:

@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from ..responses import json_response
-from .data import Record
+from ..responses import json_list_response
 from .errors import BAD_PAGING_TOKEN, error
 
 MEMBERS_PAGE_SIZE = 50
@@ -34,9 +33,10 @@ class Pager:
         scope: str,
         items: Sequence[int],
         page_size: int,
-        render: Callable[[Sequence[int]], list[Record]],
+        render: Callable[[Sequence[int]], list[bytes]],
     ) -> httpx.Response:
-        """One page of `items` as a bare array, with a `rel="next-page"` Link while more remain."""
+        """One page of `items` as a bare array, with a `rel="next-page"` Link while more remain; `render` encodes
+        a page's items (`json_bytes`)."""
         token = request.url.params.get("token")
         offset = 0 if token is None else self._decode(token, scope)
         if offset is None:
@@ -45,7 +45,7 @@ class Pager:
         if offset + page_size < len(items):
             next_url = request.url.copy_set_param("token", self._encode(scope, offset + page_size))
             headers["Link"] = f'< {next_url} >; rel="next-page"'
-        return json_response(200, render(items[offset : offset + page_size]), headers)
+        return json_list_response(200, render(items[offset : offset + page_size]), headers)
 
     def _mac(self, scope: str, offset: int) -> str:
         return hmac.new(self._key, f"{scope}\n{offset}".encode(), hashlib.sha256).hexdigest()[:20]

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import httpx
 
 from ..limits import TokenBucket
-from ..responses import Reject, json_response
+from ..responses import Reject, json_bytes, json_response
 from .auth import Principal, authenticate
 from .data import ALL_MEMBERS, Record
 from .errors import (
@@ -73,7 +73,7 @@ class GuruApi:
             case "GET", ["members"]:
                 _require_admin(principal, FORBIDDEN_TEAM)
                 members = self.memberships.roster()
-                return self._pager.page(request, "members", members, MEMBERS_PAGE_SIZE, self._team_users)
+                return self._pager.page(request, "members", members, MEMBERS_PAGE_SIZE, self._encoded_team_users)
             case "GET", ["members", email]:
                 _require_admin(principal, FORBIDDEN_TEAM)
                 return self._get_member(email)
@@ -132,7 +132,7 @@ class GuruApi:
         return httpx.Response(204)
 
     def _list_group_members(self, request: httpx.Request, gid: str, group: int) -> httpx.Response:
-        members = self.memberships.members_of(group)
+        members, joined_at = self.memberships.members_of(group), self.memberships.joined_at
         if not members:
             return httpx.Response(204)
         return self._pager.page(
@@ -140,7 +140,7 @@ class GuruApi:
             f"groups/{gid}",
             members,
             GROUP_MEMBERS_PAGE_SIZE,
-            lambda page: [self._group_member(group, member) for member in page],
+            lambda page: [self.team.group_member_json(group, member, joined_at(group, member)) for member in page],
         )
 
     def _add_members(self, request: httpx.Request, group: int) -> httpx.Response:
@@ -168,6 +168,9 @@ class GuruApi:
         """Members (a page), each with the groups it is in."""
         groups = self.memberships.groups_of(indexes)
         return [self.team.team_user(index, member_groups) for index, member_groups in zip(indexes, groups, strict=True)]
+
+    def _encoded_team_users(self, indexes: Sequence[int]) -> list[bytes]:
+        return [json_bytes(user) for user in self._team_users(indexes)]
 
     def _group_member(self, group: int, member: int) -> Record:
         return self.team.group_member(group, member, self.memberships.joined_at(group, member))
