@@ -6,7 +6,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from access_sync.sync.deadline import Deadline
 from access_sync.sync.pages import Chain, run_chains
@@ -29,8 +29,9 @@ class Chains:
     def critical_running(self) -> bool:
         return self.fetched.get(CRITICAL, 0) < self.pages.get(CRITICAL, 0)
 
-    def fetch(self, url: str) -> tuple[list[str], str | None]:
+    def fetch(self, url: str, sent: Callable[[], None]) -> tuple[list[str], str | None]:
         key, _, number = url.partition("#")
+        sent()
         page = int(number)
         with self._lock:
             if key != CRITICAL:

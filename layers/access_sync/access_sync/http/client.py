@@ -241,12 +241,14 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         unread: bool = False,
+        on_sent: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Sends with retries; returns responses whose status is in `ok`, raises a mapped error otherwise.
 
         `unread`: an answer in `ok` comes back as soon as its headers have arrived, its body still on the
         connection, so a paging caller can send the next request (named in the headers) first. The caller
         reads it (`response.read()`, which may raise httpx.TransportError) or closes it.
+        `on_sent` runs on this thread once the request is on the wire (each attempt's), before its answer.
         """
         url = self.url(path_or_url)
         idempotent = method.upper() in IDEMPOTENT_METHODS
@@ -254,7 +256,16 @@ class ApiClient:
 
         def attempt() -> httpx.Response:
             return self._attempt(
-                method, url, idempotent, unread, params=params, json=json, data=data, headers=headers, auth=auth
+                method,
+                url,
+                idempotent,
+                unread,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                auth=auth,
+                extensions=_sent_trace(on_sent) if on_sent else None,
             )
 
         retrying = Retrying(
@@ -381,6 +392,16 @@ class ApiClient:
         logger.info(notice, extra={"service": self.service})
         if self._on_wait:
             self._on_wait(notice)
+
+
+def _sent_trace(on_sent: Callable[[], None]) -> dict[str, Any]:
+    """httpcore's trace extension, told of each step of an exchange: `on_sent` once the request has gone out."""
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith(".send_request_body.complete"):
+            on_sent()
+
+    return {"trace": trace}
 
 
 class _GivesBack(httpx.SyncByteStream):

@@ -21,12 +21,18 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from access_sync.sync.deadline import Deadline
 
-P = TypeVar("P")  # a page as fetched, before the writer parses it
+P = TypeVar("P", covariant=True)  # a page as fetched, before the writer parses it
 Chain = tuple[str, str]  # (key, URL of its next page)
+
+
+class Fetch(Protocol[P]):
+    def __call__(self, url: str, sent: Callable[[], None], /) -> tuple[P, str | None]: ...
+
+
 _PAGE, _RESUMED, _NEW = "page", "resumed", "new"
 CRITICAL_ROOM = 2  # pages of the critical chain waiting for the writer before it waits too
 
@@ -36,7 +42,7 @@ class _Chains(Generic[P]):
 
     def __init__(
         self,
-        fetch: Callable[[str], tuple[P, str | None]],
+        fetch: Fetch[P],
         cursors: dict[str, str],
         handle: Callable[[str, P], None],
         more: Iterator[Chain],
@@ -78,11 +84,21 @@ class _Chains(Generic[P]):
     def follow(self, chain: Chain, room: threading.Semaphore) -> None:
         key, url = chain
         next_url: str | None = url
+        fetched: list[tuple[str, str, P | None, str | None]] = []
+
+        def hand_over() -> None:
+            # The writer gets a page once the request for the next one is on the wire: woken earlier, it would
+            # hold the interpreter lock (parsing the page) while this thread still has a request to send.
+            while fetched:
+                self.events.put(fetched.pop())
+
         while next_url and not self.stop.is_set():
-            page, following = self.fetch(next_url)
+            page, following = self.fetch(next_url, hand_over)
+            hand_over()  # fetch did not send (a retry's wait, say) or this is the last page
             room.acquire()
-            self.events.put((_PAGE, key, page, following))
+            fetched.append((_PAGE, key, page, following))
             next_url = following
+        hand_over()
 
     def work(self, critical: Chain | None) -> None:
         try:
@@ -146,7 +162,7 @@ class _Chains(Generic[P]):
 
 
 def run_chains(
-    fetch: Callable[[str], tuple[P, str | None]],
+    fetch: Fetch[P],
     cursors: dict[str, str],
     handle: Callable[[str, P], None],
     deadline: Deadline,
@@ -157,7 +173,8 @@ def run_chains(
 ) -> bool:
     """Runs chains until all are exhausted (True) or the deadline asks to stop (False).
 
-    `fetch(url)` returns a page and the next page's URL; `handle(key, page)` runs on the calling thread.
+    `fetch(url, sent)` returns a page and the next page's URL, and calls `sent()` once its request is on the
+    wire; `handle(key, page)` runs on the calling thread.
     `cursors` maps chain key → URL of its next page and is updated in place, on the calling thread. `more`
     supplies new chains (key, first URL) in order when a worker is free; `started(key)` runs on the calling
     thread once per new chain, in that order, before any of its pages is handled. `critical` names the chain

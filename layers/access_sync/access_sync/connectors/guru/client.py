@@ -6,7 +6,7 @@ Knows paths, paging and error shapes; nothing about resources or grants.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -152,10 +152,11 @@ class GuruClient:
         answer, next_url = self.unread_page(path_or_url)
         return answer.items(), next_url
 
-    def unread_page(self, path_or_url: str) -> tuple[ListPage, str | None]:
+    def unread_page(self, path_or_url: str, on_sent: Callable[[], None] | None = None) -> tuple[ListPage, str | None]:
         """One page, unread, and the next page's URL, known from the headers: the next request can go out before
-        this page's body has been read and parsed (about 1.5 ms for 50 members)."""
-        response = self.api.send("GET", path_or_url, ok=(200, 204), unread=True)
+        this page's body has been read and parsed (about 1.5 ms for 50 members). `on_sent` runs once the
+        request is on the wire."""
+        response = self.api.send("GET", path_or_url, ok=(200, 204), unread=True, on_sent=on_sent)
         if response.status_code == 204 or response.headers.get("Content-Length") == "0":
             response.close()
             return ListPage(self.api, None), None
