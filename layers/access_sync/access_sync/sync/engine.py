@@ -78,8 +78,8 @@ class _ProgressSink:
         self.counts = {"resources": 0, "entitlements": 0, "grants": 0}
         self._last = 0.0
 
-    def _tick(self, kind: str) -> None:
-        self.counts[kind] += 1
+    def _tick(self, kind: str, records: int = 1) -> None:
+        self.counts[kind] += records
         now = time.monotonic()
         if now - self._last >= 0.5:
             self._last = now
@@ -92,6 +92,10 @@ class _ProgressSink:
     def resource_line(self, resource_type: str, line: bytes) -> None:
         self.inner.resource_line(resource_type, line)
         self._tick("resources")
+
+    def resource_lines(self, resource_type: str, lines: list[bytes]) -> None:
+        self.inner.resource_lines(resource_type, lines)
+        self._tick("resources", len(lines))
 
     def entitlement(self, record: Any) -> None:
         self.inner.entitlement(record)
