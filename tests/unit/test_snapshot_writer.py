@@ -108,3 +108,18 @@ def test_the_fast_resource_line_is_byte_for_byte_the_model_line(text: str) -> No
             profile=profile,
         )
         assert resource_line("employee", text, text, parent, "disabled", user, profile) == model.to_line()
+
+
+def test_a_batch_of_resource_lines_writes_the_same_part_and_counts_as_one_line_at_a_time(tmp_path: Path) -> None:
+    lines = [user(i).to_line() for i in range(250)]
+    one_by_one = SnapshotWriter(LocalBlobStore(tmp_path / "a"), FOLDER, SEGMENTS)
+    for line in lines:
+        one_by_one.resource_line("user", line)
+    batched = SnapshotWriter(LocalBlobStore(tmp_path / "b"), FOLDER, SEGMENTS)
+    seen: list[bytes] = []
+    batched.observe = lambda kind, line: seen.append(line)
+    batched.resource_lines("user", lines[:100])
+    batched.resource_lines("user", lines[100:])
+    assert batched.finish() == one_by_one.finish()
+    assert batched.resource_counts == one_by_one.resource_counts == {"user": 250}
+    assert seen == lines

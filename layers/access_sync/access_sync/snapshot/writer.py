@@ -39,6 +39,10 @@ class RecordSink(Protocol):
         connectors that write very many."""
         ...
 
+    def resource_lines(self, resource_type: str, lines: list[bytes]) -> None:
+        """`resource_line` for each of `lines`, in order: a page of people in one write."""
+        ...
+
     def entitlement(self, record: Entitlement) -> None: ...
 
     def grant(self, record: Grant) -> None: ...
@@ -141,6 +145,10 @@ class PartWriter:
         self.lines.write(line)
         self.records += 1
 
+    def write_all(self, lines: list[bytes]) -> None:
+        self.lines.write(b"".join(lines))
+        self.records += len(lines)
+
     def close(self) -> FileInfo:
         self.lines.flush()
         self._compressing.finish()
@@ -181,6 +189,13 @@ class SnapshotWriter:
         self._counts[resource_type] += 1
         self._write("resources", line)
 
+    def resource_lines(self, resource_type: str, lines: list[bytes]) -> None:
+        self._counts[resource_type] += len(lines)
+        self._segment("resources").write_all(lines)
+        if self.observe is not None:
+            for line in lines:
+                self.observe("resources", line)
+
     def entitlement(self, record: Entitlement) -> None:
         self._write("entitlements", record.to_line())
 
@@ -191,13 +206,16 @@ class SnapshotWriter:
         self._write("grants", grant_line(entitlement, principal_type, principal_id))
 
     def _write(self, kind: str, line: bytes) -> None:
+        self._segment(kind).write(line)
+        if self.observe is not None:
+            self.observe(kind, line)
+
+    def _segment(self, kind: str) -> PartWriter:
         segment = self._open.get(kind)
         if segment is None:
             index = len(self.state.kinds[kind].segments)
             segment = self._open[kind] = PartWriter(self.store, segment_key(self.segments, kind, index))
-        segment.write(line)
-        if self.observe is not None:
-            self.observe(kind, line)
+        return segment
 
     # Lifecycle ------------------------------------------------------------------------------------------
     def checkpoint(self) -> WriterState:
