@@ -343,17 +343,16 @@ class ApiClient:
     def _exchange(self, method: str, url: httpx.URL, unread: bool, options: dict[str, Any]) -> httpx.Response:
         """One request on a client of its own; the client goes back to the free list once the body is read."""
         client = self._checkout()
+        auth = options.pop("auth", httpx.USE_CLIENT_DEFAULT)
         try:
-            response = client.send(client.build_request(method, url, **options), stream=True)
+            response = client.send(client.build_request(method, url, **options), stream=unread, auth=auth)
         except BaseException:
             self._idle.put(client)
             raise
-        response.stream = _GivesBack(response.stream, lambda: self._idle.put(client))
-        if not unread:
-            try:
-                response.read()
-            finally:
-                response.close()
+        if unread:
+            response.stream = _GivesBack(response.stream, lambda: self._idle.put(client))
+        else:
+            self._idle.put(client)
         return response
 
     @staticmethod
