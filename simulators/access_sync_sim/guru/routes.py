@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import httpx
 
 from ..limits import TokenBucket
-from ..responses import Reject, json_bytes, json_response
+from ..responses import Reject, json_bytes, json_list_response, json_response
 from .auth import Principal, authenticate
 from .data import ALL_MEMBERS, Record
 from .errors import (
@@ -132,15 +132,11 @@ class GuruApi:
         return httpx.Response(204)
 
     def _list_group_members(self, request: httpx.Request, gid: str, group: int) -> httpx.Response:
-        members, joined_at = self.memberships.members_of(group), self.memberships.joined_at
+        members = self.memberships.members_of(group)
         if not members:
             return httpx.Response(204)
         return self._pager.page(
-            request,
-            f"groups/{gid}",
-            members,
-            GROUP_MEMBERS_PAGE_SIZE,
-            lambda page: [self.team.group_member_json(group, member, joined_at(group, member)) for member in page],
+            request, f"groups/{gid}", members, GROUP_MEMBERS_PAGE_SIZE, lambda page: self.group_members(group, page)
         )
 
     def _add_members(self, request: httpx.Request, group: int) -> httpx.Response:
@@ -156,7 +152,7 @@ class GuruApi:
                 return error(400, f"User must be a team member: {email}")
             indexes.append(index)
         self.memberships.add(group, indexes)
-        return json_response(200, [self._group_member(group, index) for index in indexes])
+        return json_list_response(200, self.group_members(group, indexes))
 
     def _remove_member(self, group: int, email: str) -> httpx.Response:
         index = self.team.member_index(email)
@@ -172,8 +168,10 @@ class GuruApi:
     def _encoded_team_users(self, indexes: Sequence[int]) -> list[bytes]:
         return [json_bytes(user) for user in self._team_users(indexes)]
 
-    def _group_member(self, group: int, member: int) -> Record:
-        return self.team.group_member(group, member, self.memberships.joined_at(group, member))
+    def group_members(self, group: int, members: Sequence[int]) -> list[bytes]:
+        """`/groups/{id}/members` entries of these members, encoded (and kept: see `group_member_json`)."""
+        joined_at = self.memberships.joined_at
+        return [self.team.group_member_json(group, member, joined_at(group, member)) for member in members]
 
 
 def _require_admin(principal: Principal, forbidden: str) -> None:

@@ -80,8 +80,7 @@ class GuruSimulator(Simulator):
     def prerender(self) -> None:
         """Encodes every group membership now, so that serving the group lists later costs only the copying."""
         for group in range(len(self.team.group_ids)):
-            for member in self.memberships.members_of(group):
-                self.team.group_member_json(group, member, self.memberships.joined_at(group, member))
+            self.api.group_members(group, self.memberships.members_of(group))
 
     # ------------------------------------------------------------------ introspection for tests
 
