@@ -25,15 +25,18 @@ from typing import Generic, Protocol, TypeVar
 
 from access_sync.sync.deadline import Deadline
 
-P = TypeVar("P", covariant=True)  # a page as fetched, before the writer parses it
+P = TypeVar("P")  # a page as fetched, before the writer parses it
+P_co = TypeVar("P_co", covariant=True)
 Chain = tuple[str, str]  # (key, URL of its next page)
 
 
-class Fetch(Protocol[P]):
-    def __call__(self, url: str, sent: Callable[[], None], /) -> tuple[P, str | None]: ...
+class Fetch(Protocol[P_co]):
+    def __call__(self, url: str, sent: Callable[[], None], /) -> tuple[P_co, str | None]: ...
 
 
 _PAGE, _RESUMED, _NEW = "page", "resumed", "new"
+# (what, chain key, page, next URL): a page, or a worker taking up a chain (page None, its first URL).
+_Event = tuple[str, str, P | None, str | None]
 CRITICAL_ROOM = 2  # pages of the critical chain waiting for the writer before it waits too
 
 
@@ -62,10 +65,8 @@ class _Chains(Generic[P]):
         self.slots = threading.Semaphore(self.shared)
         self.room = threading.Semaphore(2 * self.workers)
         self.critical_room = threading.Semaphore(CRITICAL_ROOM)
-        # (what, chain key, page, next URL): a page, or a worker taking up a chain (page None, its first URL);
         # None when a worker has stopped, or the exception that stopped it.
-        self.events: queue.SimpleQueue[tuple[str, str, P | None, str | None] | BaseException | None]
-        self.events = queue.SimpleQueue()
+        self.events: queue.SimpleQueue[_Event[P] | BaseException | None] = queue.SimpleQueue()
         self.take_lock = threading.Lock()
         self.stop = threading.Event()
 
@@ -84,12 +85,12 @@ class _Chains(Generic[P]):
     def follow(self, chain: Chain, room: threading.Semaphore) -> None:
         key, url = chain
         next_url: str | None = url
-        fetched: list[tuple[str, str, P | None, str | None]] = []
+        fetched: list[_Event[P]] = []  # the page not yet handed over: at most one
 
         def hand_over() -> None:
             # The writer gets a page once the request for the next one is on the wire: woken earlier, it would
             # hold the interpreter lock (parsing the page) while this thread still has a request to send.
-            while fetched:
+            if fetched:
                 self.events.put(fetched.pop())
 
         while next_url and not self.stop.is_set():
