@@ -42,31 +42,28 @@ def _has_left(index: int) -> bool:
 
 
 def _person(index: int) -> Resource:
+    """Every tenth person a contractor, the others employees; one in ten of either (index ending in 9) has left."""
     left = _has_left(index)
+    address = person_address(index)
     if index % 10 == 0:
-        return Resource(
-            resource_type="contractor",
-            id=f"c{index}",
-            display_name=f"Person {index}",
-            parent=COMPANY,
-            status="disabled" if left else "enabled",
-            user=UserTrait(email=person_address(index), login=person_address(index)),
-            profile={"email": person_address(index), "is_active": not left},
-        )
-    return Resource(
-        resource_type="employee",
-        id=f"e{index}",
-        display_name=f"Person {index}",
-        parent=COMPANY,
-        status="disabled" if left else "enabled",
-        user=UserTrait(email=person_address(index), login=person_address(index)),
-        profile={
+        kind, id_, profile = "contractor", f"c{index}", {"email": address, "is_active": not left}
+    else:
+        kind, id_ = "employee", f"e{index}"
+        profile = {
             "email": f"p{index}@home.test",
-            "work_email": person_address(index),
+            "work_email": address,
             "manager_uuid": f"e{index // 10 | 1}" if index >= 10 else None,
             "terminated": left,
             "termination_date": "2026-01-31" if left else None,
-        },
+        }
+    return Resource(
+        resource_type=kind,
+        id=id_,
+        display_name=f"Person {index}",
+        parent=COMPANY,
+        status="disabled" if left else "enabled",
+        user=UserTrait(email=address, login=address),
+        profile=profile,
     )
 
 
