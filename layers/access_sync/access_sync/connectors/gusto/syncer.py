@@ -92,8 +92,9 @@ class GustoSyncState(BaseModel):
     cursors: dict[str, str] = Field(default_factory=dict)  # list → URL of its next page, in writing order
 
 
-def _name(*parts: Any) -> str:
-    return " ".join(str(part) for part in parts if part)
+def _name(first: Any, last: Any) -> str:
+    """ "First Last", or whichever of the two there is."""
+    return f"{first} {last}" if first and last else str(first or last or "")
 
 
 def company_resource(company: dict[str, Any]) -> Resource:
@@ -145,29 +146,32 @@ def termination(employee: dict[str, Any], today: date) -> tuple[bool, str | None
 
 
 def employee_line(employee: dict[str, Any], company: ResourceRef, today: date) -> bytes:
+    get = employee.get  # looked up once: this runs for every employee of every sync
     left, ends = termination(employee, today)
-    first_name = employee.get("preferred_first_name") or employee.get("first_name")
+    first_name, last_name = get("preferred_first_name") or get("first_name"), get("last_name")
+    email, work_email = get("email"), get("work_email")
+    uuid = str(employee["uuid"])
     return resource_line(
         EMPLOYEES,
-        str(employee["uuid"]),
-        _name(first_name, employee.get("last_name")) or str(employee["uuid"]),
+        uuid,
+        _name(first_name, last_name) or uuid,
         company,
         "disabled" if left else "enabled",
-        (employee.get("work_email") or employee.get("email"), employee.get("email") or employee.get("work_email")),
+        (work_email or email, email or work_email),
         {
-            "first_name": employee.get("first_name"),
-            "last_name": employee.get("last_name"),
-            "email": employee.get("email"),
-            "work_email": employee.get("work_email"),
-            "terminated": employee.get("terminated"),
+            "first_name": get("first_name"),
+            "last_name": last_name,
+            "email": email,
+            "work_email": work_email,
+            "terminated": get("terminated"),
             "termination_date": ends,
-            "onboarded": employee.get("onboarded"),
-            "onboarding_status": employee.get("onboarding_status"),
-            "current_employment_status": employee.get("current_employment_status"),
-            "department": employee.get("department"),
-            "title": employee.get("title"),
-            "employee_code": employee.get("employee_code"),
-            "manager_uuid": employee.get("manager_uuid"),
+            "onboarded": get("onboarded"),
+            "onboarding_status": get("onboarding_status"),
+            "current_employment_status": get("current_employment_status"),
+            "department": get("department"),
+            "title": get("title"),
+            "employee_code": get("employee_code"),
+            "manager_uuid": get("manager_uuid"),
         },
     )
 
