@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -28,9 +28,15 @@ FAKE_CREDENTIALS = {
 }
 
 
+# With moto in processes of its own, these services get one each: S3 takes most of a provisioning request's
+# calls, and on AWS no two services share a machine, let alone an interpreter lock.
+SERVICES_APART = ("s3",)
+
+
 @dataclass
 class LocalStack:
     endpoint: str
+    endpoints: dict[str, str] = field(default_factory=dict)  # service → the moto server of its own, if it has one
     bucket: str = "access-sync-demo-snapshots"
     guru_secret_id: str = "access-sync/guru"
     gusto_secret_id: str = "access-sync/gusto"
@@ -53,7 +59,7 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         make_client: Any = boto3.client  # typed per service name; this helper takes any
-        return make_client(service, endpoint_url=self.endpoint)
+        return make_client(service, endpoint_url=self.endpoints.get(service, self.endpoint))
 
     def create_resources(self) -> None:
         self.client("s3").create_bucket(Bucket=self.bucket)
@@ -105,12 +111,16 @@ class LocalStack:
 def local_aws(own_process: bool = False) -> Iterator[LocalStack]:
     """Starts moto on a loopback port and points boto3 at it (AWS_ENDPOINT_URL) until the block ends.
 
-    `own_process`: moto runs in a process of its own, so that its work is not counted against (and does not
+    `own_process`: moto runs in processes of its own (one for SERVICES_APART each, one for the rest, each
+    service's endpoint in AWS_ENDPOINT_URL_<SERVICE>), so that its work is not counted against (and does not
     share an interpreter lock with) the code being measured — the benchmark's choice.
     """
-    moto = _moto_process() if own_process else _moto_thread()
-    with moto as endpoint, environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
-        stack = LocalStack(endpoint)
+    with ExitStack() as running:
+        endpoint = running.enter_context(_moto_process() if own_process else _moto_thread())
+        endpoints = {service: running.enter_context(_moto_process()) for service in SERVICES_APART if own_process}
+        variables = {f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in endpoints.items()}
+        running.enter_context(environment({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, **variables}))
+        stack = LocalStack(endpoint, endpoints)
         stack.create_resources()
         yield stack
 
