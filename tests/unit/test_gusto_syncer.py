@@ -342,13 +342,16 @@ def test_gustos_own_rate_limit_is_waited_out(tmp_path: Path, clock: FakeClock) -
 
 @pytest.mark.parametrize("skew", [0, 600], ids=["refreshed-ahead", "refreshed-on-401"])
 def test_an_access_token_expiring_mid_sync(tmp_path: Path, clock: FakeClock, skew: int) -> None:
-    """Each API request takes two simulated minutes, so the 20-minute token dies twice during the 40-minute sync.
+    """Each API request takes two simulated minutes, so the 20-minute token dies twice during the 48-minute sync
+    (24 requests).
 
     Two requests are in flight at most, so a token checked with over five minutes left is still valid when it
     arrives. With `skew`, our clock runs ten minutes behind Gusto's: the stored token dies before we expect it
-    and the 401 path refreshes it; later expiries count from our own clock, so they are refreshed ahead.
+    and the 401 path refreshes it (at about 20 minutes); later expiries count from our own clock, so the next
+    refresh comes ahead, 15 minutes after that one. The sync must outlast it by a few requests, whatever the
+    order the two requests in flight come back in (at 40 minutes it sometimes did not).
     """
-    sim = GustoSimulator(employees=1250, contractors=310, admins=5, clock=clock, access_token_ttl=1200)
+    sim = GustoSimulator(employees=1650, contractors=310, admins=5, clock=clock, access_token_ttl=1200)
     credentials = sim.issue_credentials()
     store = write_credentials(tmp_path / "gusto.json", credentials)
     wire = Wire(sim, clock=clock, advance_per_request=120)
