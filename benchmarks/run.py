@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from access_sync.observability import logger
 from access_sync_sim.guru import GuruSimulator
 from benchmarks.bounds import Floor, guru_floor, gusto_floor, gusto_needs_refresh
 from benchmarks.measure import latest_snapshot, run_measured
@@ -342,6 +343,7 @@ def _sections() -> dict[str, Section]:
 
 
 def _measure_section(name: str, pipe: Connection) -> None:
+    logger.setLevel("WARNING")  # building a section's data logs every sync it runs; the table is what counts
     pipe.send(_sections()[name]())
 
 
