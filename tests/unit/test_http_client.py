@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -171,3 +172,29 @@ def test_the_rate_window_says_how_long_a_request_waits_for_it() -> None:
     window.acquire(on_wait=told.append)
     window.acquire(on_wait=told.append)
     assert len(told) == 1 and told[0] == pytest.approx(0.3, abs=0.05)
+
+
+def test_the_ca_certificates_load_once_per_process_and_before_the_first_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading them takes tens of milliseconds: not inside a sync's first request, and not again in a warm Lambda."""
+    from access_sync.http import client as module
+
+    loaded: list[ssl.SSLContext] = []
+    real = httpx.create_ssl_context
+
+    def counted() -> ssl.SSLContext:
+        loaded.append(real())
+        return loaded[-1]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    module._trusted.cache_clear()
+    try:
+        first = ApiClient("Svc", "https://svc.test/api")
+        assert len(loaded) == 1  # when the client was built, before any request
+        second = ApiClient("Other", "https://other.test/api")
+        assert len(loaded) == 1
+        first.close()
+        second.close()
+    finally:
+        module._trusted.cache_clear()  # the next test's clients load the real ones
