@@ -300,7 +300,7 @@ class ApiClient:
     def json(self, response: httpx.Response) -> Any:
         """The response's JSON; an answer that is not JSON means the base URL is not this service's API.
 
-        orjson reads a page of records in less than half the time the standard library or pydantic's parser takes.
+        orjson reads a page of records in about half the time the standard library or pydantic's parser takes.
         """
         try:
             return orjson.loads(response.content)
