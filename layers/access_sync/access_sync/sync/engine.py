@@ -113,9 +113,10 @@ class _ProgressSink:
 @contextmanager
 def _collector_spared() -> Iterator[None]:
     """Keeps the objects that exist when a sync starts (imported modules, clients: tens of thousands) out of
-    the garbage collector's way until it ends. A sync allocates a great many short-lived objects (parsed
-    pages, records), and every older-generation collection they trigger would scan those again; frozen,
-    they are skipped, and once unfrozen they are collected as before."""
+    the garbage collector's way until it ends; it decorates `run_sync`, as any context manager can. A sync
+    allocates a great many short-lived objects (parsed pages, records), and every older-generation
+    collection they trigger would scan those again; frozen, they are skipped, and once unfrozen they are
+    collected as before."""
     gc.freeze()
     try:
         yield
@@ -184,6 +185,7 @@ def sweep_abandoned_work(store: BlobStore, connector: str, now: datetime, max_ag
     return len(abandoned)
 
 
+@_collector_spared()
 def run_sync(
     connector: SyncConnector[StateT],
     store: BlobStore,
@@ -194,20 +196,6 @@ def run_sync(
     clock: Clock = utc_now,
     progress: ProgressCallback | None = None,
     publisher: SnapshotPublisher | None = None,
-) -> SyncResult:
-    with _collector_spared():
-        return _run_sync(connector, store, event, deadline, checkpoint_max_age, clock, progress, publisher)
-
-
-def _run_sync(
-    connector: SyncConnector[StateT],
-    store: BlobStore,
-    event: SyncEvent,
-    deadline: Deadline | None,
-    checkpoint_max_age: float,
-    clock: Clock,
-    progress: ProgressCallback | None,
-    publisher: SnapshotPublisher | None,
 ) -> SyncResult:
     started = time.monotonic()
     now = clock()
